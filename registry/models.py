@@ -1,0 +1,320 @@
+"""Every table of the registry.
+
+Identifiers are integer keys; the GraphQL layer turns them into opaque global IDs.
+Enums are stored as short strings (not native database enums) so that adding a value
+is a code change, not a migration. Timestamps are stored in UTC and always read back
+timezone-aware; calendar dates are dates in the business's time zone.
+"""
+
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from registry.enums import (
+    AssessmentResult,
+    ContractStatus,
+    CustomerStatus,
+    LegalBasis,
+    RequestKind,
+    RequestStatus,
+    Role,
+    Sensitivity,
+)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored as UTC and read back aware, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: registry timestamps must carry a timezone")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _enum(enum_cls) -> sa.Enum:
+    return sa.Enum(enum_cls, native_enum=False, length=32, validate_strings=True)
+
+
+def _stamp(**kw):
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, **kw)
+
+
+def _fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None):
+    return Field(
+        default=None if nullable else ...,
+        sa_column_args=[sa.ForeignKey(target, ondelete=ondelete)],
+        sa_type=sa.Integer,
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _json_list():
+    return Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+
+
+# --- The business and what it owns -------------------------------------------------
+
+
+class Business(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    operator_name: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    activities: list[str] = _json_list()
+    contact: str | None = Field(default=None, max_length=500)  # seed §12
+    created_at: datetime = _stamp()
+
+
+class Purpose(SQLModel, table=True):
+    """A purpose of use (seed §2), numbered P1.. within its business."""
+
+    __table_args__ = (sa.UniqueConstraint("business_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id")
+    code: str = Field(max_length=32)
+    ordinal: int
+    title: str = Field(max_length=500)
+    description: str | None = Field(default=None, max_length=2000)
+    usable_after_cancellation: bool = False  # seed §5
+    data_use: str | None = Field(default=None, max_length=200)  # fideslang data use key
+
+
+class DataItem(SQLModel, table=True):
+    __tablename__ = "data_item"
+    __table_args__ = (sa.UniqueConstraint("business_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id")
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    category: str | None = Field(default=None, max_length=200)  # fideslang data category key
+    sensitivity: Sensitivity = Field(default=Sensitivity.ORDINARY, sa_type=_enum(Sensitivity))
+    voluntary: bool = False  # seed §11
+
+
+# --- Customers (the data subjects) ---------------------------------------------------
+
+
+class Customer(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("business_id", "external_ref"),
+        sa.Index("ix_customer_business_status", "business_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id", index=False)
+    external_ref: str = Field(max_length=100)
+    display_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    status: CustomerStatus = Field(default=CustomerStatus.ACTIVE, sa_type=_enum(CustomerStatus))
+    cancelled_on: date | None = None
+    version: int = 1
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class CustomerDataItem(SQLModel, table=True):
+    """A data item held for a customer (a voluntary item not given is not held)."""
+
+    __tablename__ = "customer_data_item"
+    __table_args__ = (sa.Index("ix_customer_data_item_item", "data_item_id", "customer_id"),)
+    customer_id: int = Field(
+        sa_column_args=[sa.ForeignKey("customer.id", ondelete="CASCADE")], primary_key=True
+    )
+    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
+
+
+# --- Subcontractors (entrusted parties, seed §9) -------------------------------------
+
+
+class Subcontractor(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    country: str = Field(max_length=2)
+    corporate_number: str | None = Field(default=None, max_length=13)
+    parent_id: int | None = _fk("subcontractor.id", nullable=True)
+    certifications: list[str] = _json_list()
+    version: int = 1
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class Assessment(SQLModel, table=True):
+    """One assessment of a subcontractor's management system; the latest `assessed_on` counts."""
+
+    __table_args__ = (sa.Index("ix_assessment_latest", "subcontractor_id", "assessed_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subcontractor_id: int = _fk("subcontractor.id", index=False)
+    result: AssessmentResult = Field(sa_type=_enum(AssessmentResult))
+    assessed_on: date
+    next_due_on: date | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _stamp()
+
+
+class Contract(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("business_id", "reference"),)
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id")
+    subcontractor_id: int = _fk("subcontractor.id")
+    reference: str = Field(max_length=100)
+    status: ContractStatus = Field(default=ContractStatus.DRAFT, sa_type=_enum(ContractStatus))
+    signed_on: date | None = None
+    effective_from: date
+    expires_on: date
+    clauses: list[str] = _json_list()
+    version: int = 1
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class Entrustment(SQLModel, table=True):
+    """What a contract entrusts: purposes x data items."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = _fk("contract.id", ondelete="CASCADE")
+    description: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _stamp()
+
+
+class EntrustmentPurpose(SQLModel, table=True):
+    __tablename__ = "entrustment_purpose"
+    entrustment_id: int = Field(
+        sa_column_args=[sa.ForeignKey("entrustment.id", ondelete="CASCADE")], primary_key=True
+    )
+    purpose_id: int = Field(sa_column_args=[sa.ForeignKey("purpose.id")], primary_key=True)
+
+
+class EntrustmentDataItem(SQLModel, table=True):
+    __tablename__ = "entrustment_data_item"
+    entrustment_id: int = Field(
+        sa_column_args=[sa.ForeignKey("entrustment.id", ondelete="CASCADE")], primary_key=True
+    )
+    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
+
+
+# --- Third parties (seed §7, APPI Art. 27-29) -----------------------------------------
+
+
+class ThirdPartyRecipient(SQLModel, table=True):
+    __tablename__ = "third_party_recipient"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    kind: str = Field(max_length=100)
+
+
+class Provision(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id")
+    recipient_id: int = _fk("third_party_recipient.id")
+    legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis))
+    active: bool = True
+
+
+class ProvisionPurpose(SQLModel, table=True):
+    __tablename__ = "provision_purpose"
+    provision_id: int = Field(
+        sa_column_args=[sa.ForeignKey("provision.id", ondelete="CASCADE")], primary_key=True
+    )
+    purpose_id: int = Field(sa_column_args=[sa.ForeignKey("purpose.id")], primary_key=True)
+
+
+class ProvisionDataItem(SQLModel, table=True):
+    __tablename__ = "provision_data_item"
+    provision_id: int = Field(
+        sa_column_args=[sa.ForeignKey("provision.id", ondelete="CASCADE")], primary_key=True
+    )
+    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
+
+
+class ProvisionRecord(SQLModel, table=True):
+    """The APPI Art. 29 record of one provision, kept until `retain_until`."""
+
+    __tablename__ = "provision_record"
+    __table_args__ = (sa.Index("ix_provision_record_provided", "provision_id", "provided_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    provision_id: int = _fk("provision.id", index=False)
+    customer_id: int = _fk("customer.id")
+    provided_on: date
+    retain_until: date = Field(index=True)
+    created_at: datetime = _stamp()
+
+
+class ProvisionRecordDataItem(SQLModel, table=True):
+    __tablename__ = "provision_record_data_item"
+    record_id: int = Field(
+        sa_column_args=[sa.ForeignKey("provision_record.id", ondelete="CASCADE")],
+        primary_key=True,
+    )
+    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
+
+
+# --- Data-subject requests (seed §8, §10) ---------------------------------------------
+
+
+class DataSubjectRequest(SQLModel, table=True):
+    __tablename__ = "data_subject_request"
+    __table_args__ = (sa.Index("ix_request_customer_kind", "customer_id", "kind", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = _fk("customer.id", index=False)
+    kind: RequestKind = Field(sa_type=_enum(RequestKind))
+    status: RequestStatus = Field(default=RequestStatus.RECEIVED, sa_type=_enum(RequestStatus))
+    detail: str | None = Field(default=None, max_length=4000)
+    received_at: datetime = _stamp()
+    due_on: date
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_on: date | None = None  # resolved_at as a date in the business's time zone
+    note: str | None = Field(default=None, max_length=4000)
+    version: int = 1
+
+
+# --- Audit and access -----------------------------------------------------------------
+
+
+class AuditEvent(SQLModel, table=True):
+    """One successful write. Append-only: nothing updates or deletes these rows."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _stamp()
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=64)
+    entity_id: int
+    before: str | None = Field(default=None, sa_type=sa.Text)  # JSON document
+    after: str | None = Field(default=None, sa_type=sa.Text)  # JSON document
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    role: Role = Field(sa_type=_enum(Role))
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _stamp()
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+metadata = SQLModel.metadata
