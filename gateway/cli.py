@@ -1,0 +1,240 @@
+"""The `pi-gateway` command: run the gateway and operate its registry from a shell.
+
+Each command reads the settings from the environment (DATABASE_URL, PI_GATEWAY_*), opens the
+registry database, calls registry functions and prints what they return: the registry
+decides every rule, this module only translates. A registry refusal is printed on stderr
+with exit status 1; bad usage or settings exit with 2.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.settings import Settings, load_settings
+from registry import migrate as migrations
+from registry import tokens
+from registry.clock import Clock
+from registry.db import Database
+from registry.enums import Role, Severity
+from registry.errors import RegistryError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="pi-gateway: who handles which personal data of which customer, for what, and on what footing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+class NoticeFormat(StrEnum):
+    markdown = "markdown"
+    html = "html"
+
+
+# --- plumbing -------------------------------------------------------------------------
+
+
+def fail(message: str, *, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        raise fail(f"invalid settings:\n{exc}", code=2) from None
+
+
+def clock_of(config: Settings) -> Clock:
+    return Clock(timezone=config.timezone)
+
+
+def in_session(config: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = False) -> T:
+    """Run `work` in one session on the configured database; a registry refusal exits 1."""
+
+    async def main() -> T:
+        database = Database.connect(config.database_url)
+        try:
+            async with database.session(write=write) as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except RegistryError as exc:
+        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}") from None
+
+
+def require_schema(config: Settings) -> None:
+    """Refuse to work on a database the migrations have not brought to this code's revision."""
+    at, expected = migrations.current(config.database_url), migrations.head()
+    if at != expected:
+        raise fail(
+            f"the database is at revision {at or 'none'}, this code expects {expected}: "
+            "run `pi-gateway migrate` first"
+        )
+
+
+def migrate_database(config: Settings) -> str:
+    migrations.upgrade(config.database_url)
+    return migrations.current(config.database_url)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (DATABASE_URL) to the newest revision."""
+    typer.echo(f"database at revision {migrate_database(settings())}")
+
+
+@app.command()
+def seed(demo: Annotated[bool, typer.Option("--demo", help="Load the demo dataset.")] = False) -> None:
+    """Migrate, then load the demo dataset into an empty registry."""
+    if not demo:
+        raise fail("nothing to seed: the demo dataset is the only seed, ask for it with --demo", code=2)
+    config = settings()
+    migrate_database(config)
+    seeded = seed_demo(config)
+    typer.echo("demo dataset seeded" if seeded else "demo dataset already there: nothing changed")
+
+
+def seed_demo(config: Settings) -> bool:
+    from registry.demo import seed_demo as seed  # written alongside; imported when asked for
+
+    return in_session(config, lambda session: seed(session, clock=clock_of(config)), write=True)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Role, typer.Option(case_sensitive=False, help="What the token may do.")],
+    name: Annotated[str, typer.Option(help="Who holds it: the audit actor of its writes.")],
+    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Expire after N days.")] = None,
+) -> None:
+    """Create a token; its secret is printed once, alone on the last line."""
+    config = settings()
+    require_schema(config)
+    expires_at = None if expires_in_days is None else clock_of(config).now() + timedelta(days=expires_in_days)
+    token, secret = in_session(
+        config,
+        lambda session: tokens.create_token(session, name=name, role=role, expires_at=expires_at),
+        write=True,
+    )
+    expiry = "never expires" if token.expires_at is None else f"expires {token.expires_at.isoformat()}"
+    typer.echo(f"token {token.id} for {token.name!r} ({token.role}), {expiry}; the secret is shown only now:")
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    config = settings()
+    require_schema(config)
+    now = clock_of(config).now()
+    for token in in_session(config, tokens.list_tokens):
+        state = "active" if tokens.is_usable(token, now=now) else "revoked" if token.revoked_at else "expired"
+        expires = token.expires_at.date().isoformat() if token.expires_at else "-"
+        typer.echo(f"{token.id:>4}  {state:<8} {token.role:<16} expires {expires:<10}  {token.name}")
+
+
+@token_app.command("revoke")
+def token_revoke(id: Annotated[int, typer.Argument(help="The token's id (see `token list`).")]) -> None:
+    """Revoke a token for good."""
+    config = settings()
+    require_schema(config)
+    token = in_session(config, lambda session: tokens.revoke_token(session, id=id), write=True)
+    typer.echo(f"token {token.id} ({token.name!r}) revoked")
+
+
+@app.command()
+def notice(
+    code: Annotated[str, typer.Argument(help="The business's code.")],
+    format: Annotated[NoticeFormat, typer.Option("--format", help="Output format.")] = NoticeFormat.markdown,
+) -> None:
+    """Print a business's privacy notice."""
+    from registry.notice import render_notice
+
+    config = settings()
+    require_schema(config)
+    typer.echo(in_session(config, lambda session: render_notice(session, code, fmt=format.value)))
+
+
+def describe(subject: SQLModel | None) -> str:
+    if subject is None:
+        return "-"
+    label = getattr(subject, "code", None) or getattr(subject, "reference", None) or getattr(subject, "name", None)
+    return f"{type(subject).__name__}#{subject.id}" + (f" ({label})" if label else "")
+
+
+@app.command()
+def check(
+    business: Annotated[str | None, typer.Option(help="Only this business's findings.")] = None,
+) -> None:
+    """Print the compliance findings; exit 1 when any is CRITICAL."""
+    from registry.findings import compliance_findings
+
+    config = settings()
+    require_schema(config)
+    today = clock_of(config).today()
+    findings = in_session(
+        config, lambda session: compliance_findings(session, today=today, business_code=business)
+    )
+    for finding in findings:
+        typer.echo(f"{finding.severity:<8} {finding.code:<32} {describe(finding.subject)}  {finding.message}")
+    if not findings:
+        typer.echo("no findings")
+    if any(f.severity == Severity.CRITICAL for f in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address [default: PI_GATEWAY_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [default: PI_GATEWAY_PORT].")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data; print a token per role.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Migrate the database, then serve the gateway (GraphQL at /graphql)."""
+    import uvicorn
+
+    config = settings()
+    typer.echo(f"database at revision {migrate_database(config)}")
+    if demo:
+        typer.echo("demo dataset seeded" if seed_demo(config) else "demo dataset already there")
+        print_demo_tokens(config)
+    host, port = host or config.host, port or config.port
+    typer.echo(f"serving http://{host}:{port}/graphql")
+    # with factory=True each worker calls create_app(), which reads the same environment
+    uvicorn.run(
+        "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level=config.log_level,
+    )
+
+
+def print_demo_tokens(config: Settings) -> None:
+    """One fresh token per role, named demo-<role>, for trying the API by hand."""
+
+    async def create_all(session: AsyncSession) -> list[tuple[Role, str]]:
+        created = []
+        for role in Role:
+            name = "demo-" + role.value.lower().replace("_", "-")
+            _, secret = await tokens.create_token(session, name=name, role=role)
+            created.append((role, secret))
+        return created
+
+    typer.echo("demo tokens (send one as `Authorization: Bearer <token>`):")
+    for role, secret in in_session(config, create_all, write=True):
+        typer.echo(f"  {role.value:<16} {secret}")

@@ -1,0 +1,116 @@
+"""The `pi-gateway` command on a SQLite file, as an operator would run it.
+
+These tests are synchronous: each command runs its own event loop, as it does in a shell.
+"""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from registry import migrate
+from registry.db import Database
+from registry.enums import Role
+from registry.tokens import authenticate
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database_url(tmp_path, monkeypatch):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def authenticated_as(url: str, secret: str, *, now: datetime | None = None):
+    async def main():
+        database = Database.connect(url)
+        try:
+            async with database.session() as session:
+                return await authenticate(session, secret, now=now or datetime.now(timezone.utc))
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
+
+
+def test_migrate_brings_an_empty_database_to_the_newest_revision(database_url):
+    result = invoke("migrate")
+    assert result.exit_code == 0, result.output
+    assert migrate.current(database_url) == migrate.head()
+    assert f"revision {migrate.head()}" in result.stdout
+
+
+def test_a_created_token_is_alone_on_the_last_line_and_authenticates_in_its_role(database_url):
+    invoke("migrate")
+    result = invoke("token", "create", "--role", "vendor_manager", "--name", "alice")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) >= 2
+    token = authenticated_as(database_url, lines[-1])
+    assert token is not None and (token.name, token.role) == ("alice", Role.VENDOR_MANAGER)
+
+
+def test_a_token_created_to_expire_stops_authenticating_after_those_days(database_url):
+    invoke("migrate")
+    secret = invoke("token", "create", "--role", "VIEWER", "--name", "temp", "--expires-in-days", "2")
+    secret = secret.stdout.strip().splitlines()[-1]
+    in_three_days = datetime.now(timezone.utc) + timedelta(days=3)
+    assert authenticated_as(database_url, secret) is not None
+    assert authenticated_as(database_url, secret, now=in_three_days) is None
+
+
+def test_tokens_are_listed_without_secrets_and_a_revoked_one_no_longer_authenticates(database_url):
+    invoke("migrate")
+    secret = invoke("token", "create", "--role", "ADMIN", "--name", "ops").stdout.strip().splitlines()[-1]
+    token = authenticated_as(database_url, secret)
+
+    listed = invoke("token", "list")
+    assert listed.exit_code == 0
+    assert "ops" in listed.stdout and "ADMIN" in listed.stdout and "active" in listed.stdout
+    assert secret not in listed.stdout
+
+    revoked = invoke("token", "revoke", str(token.id))
+    assert revoked.exit_code == 0, revoked.output
+    assert authenticated_as(database_url, secret) is None
+    assert "revoked" in invoke("token", "list").stdout
+
+
+def test_revoking_an_unknown_token_fails_with_a_message(database_url):
+    invoke("migrate")
+    result = invoke("token", "revoke", "42")
+    assert result.exit_code == 1
+    assert "no token with id 42" in result.stderr
+
+
+def test_a_token_needs_a_name_and_a_known_role(database_url):
+    invoke("migrate")
+    assert invoke("token", "create", "--role", "VIEWER", "--name", " ").exit_code == 1
+    assert invoke("token", "create", "--role", "ROOT", "--name", "x").exit_code == 2
+
+
+def test_token_commands_refuse_a_database_not_yet_migrated(database_url):
+    result = invoke("token", "create", "--role", "VIEWER", "--name", "early")
+    assert result.exit_code == 1
+    assert "pi-gateway migrate" in result.stderr
+
+
+def test_seed_without_demo_is_a_usage_error(database_url):
+    result = invoke("seed")
+    assert result.exit_code == 2
+    assert "--demo" in result.stderr
+
+
+def test_nonsense_settings_are_refused_before_touching_the_database(database_url, monkeypatch):
+    monkeypatch.setenv("PI_GATEWAY_TIMEZONE", "Mars/Olympus")
+    result = invoke("migrate")
+    assert result.exit_code == 2
+    assert "timezone" in result.stderr
+    assert migrate.current(database_url) is None
