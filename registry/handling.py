@@ -1,0 +1,325 @@
+"""Handling resolution: who handles which of a customer's data items, for which purposes.
+
+DESIGN.md "Handling resolution", for customer C of business B on date D (`as_of`):
+1. Held items H: C's items; none after a COMPLETED DELETION resolved on or before D.
+2. Permitted purposes P: all of B's while C is active on D; once cancelled on or before D,
+   only those usable after cancellation (seed §5); none after a COMPLETED STOP_USE
+   (seed §8) resolved on or before D.
+3. B itself handles H for P (CONTROLLER).
+4. Each contract of B: its subcontractor handles union(entrusted items) ∩ H for
+   union(entrusted purposes) ∩ P while the stored status is ACTIVE and D lies in
+   effective_from..expires_on (seed §9). A re-entrusted subcontractor handles at most what
+   its parent handles, and only while the parent handles.
+5. Each active provision (seed §7, APPI Art. 27): its recipient handles provided items ∩ H
+   for provided purposes ∩ P, until a COMPLETED STOP_THIRD_PARTY_PROVISION.
+A party failing a condition or left with no items or no purposes is excluded, with every
+reason that applies; an excluded party's items and purposes show what it would handle.
+
+The rules are evaluated by `derive_handlings` on a customer-independent `BusinessContext`
+and a `CustomerState`, so breach impact (registry/breach.py) applies the very same rules.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.enums import ContractStatus, CustomerStatus, ExclusionReason, HandlingRole, RequestKind, RequestStatus
+from registry.errors import NotFound
+from registry.models import (
+    Business,
+    Contract,
+    Customer,
+    CustomerDataItem,
+    DataItem,
+    DataSubjectRequest,
+    Entrustment,
+    EntrustmentDataItem,
+    EntrustmentPurpose,
+    Provision,
+    ProvisionDataItem,
+    ProvisionPurpose,
+    Purpose,
+    Subcontractor,
+    ThirdPartyRecipient,
+)
+
+_REASON_ORDER = {reason: n for n, reason in enumerate(ExclusionReason)}
+
+
+@dataclass(frozen=True)
+class Handling:
+    party: Business | Subcontractor | ThirdPartyRecipient
+    role: HandlingRole
+    data_items: list[DataItem]
+    purposes: list[Purpose]
+    contract: Contract | None = None
+    provision: Provision | None = None
+    chain: list[Subcontractor] = field(default_factory=list)
+    excluded: bool = False
+    exclusion_reasons: list[ExclusionReason] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BusinessContext:
+    """Everything about a business that handling resolution needs, whoever the customer."""
+
+    business: Business
+    purposes: dict[int, Purpose]
+    items: dict[int, DataItem]
+    contracts: list[Contract]
+    contract_items: dict[int, frozenset[int]]
+    contract_purposes: dict[int, frozenset[int]]
+    subcontractors: dict[int, Subcontractor]
+    provisions: list[Provision]
+    recipients: dict[int, ThirdPartyRecipient]
+    provision_items: dict[int, frozenset[int]]
+    provision_purposes: dict[int, frozenset[int]]
+
+    def after_cancellation_purposes(self) -> frozenset[int]:
+        return frozenset(p.id for p in self.purposes.values() if p.usable_after_cancellation)
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """What a customer's situation on a date contributes: held items H and purposes P."""
+
+    held: frozenset[int]
+    permitted: frozenset[int]
+    use_stopped: bool = False
+    provision_stopped: bool = False
+
+
+# --- Loading ------------------------------------------------------------------------
+
+
+async def _links(session: AsyncSession, owner_col, target_col, where) -> dict[int, frozenset[int]]:
+    rows = (await session.exec(select(owner_col, target_col).where(where))).all()
+    grouped: dict[int, set[int]] = defaultdict(set)
+    for owner, target in rows:
+        grouped[owner].add(target)
+    return {owner: frozenset(targets) for owner, targets in grouped.items()}
+
+
+async def _chain_subcontractors(session: AsyncSession, business_id: int) -> dict[int, Subcontractor]:
+    """The subcontractors under contract with the business and all their parents, any depth."""
+    reach = select(Contract.subcontractor_id.label("id")).where(Contract.business_id == business_id)
+    reach = reach.cte("reach", recursive=True)
+    # UNION (not UNION ALL) drops rows already seen, so a parent cycle terminates
+    reach = reach.union(
+        select(Subcontractor.parent_id).join(reach, Subcontractor.id == reach.c.id)
+        .where(Subcontractor.parent_id.is_not(None))
+    )
+    rows = await session.exec(select(Subcontractor).where(Subcontractor.id.in_(select(reach.c.id))))
+    return {s.id: s for s in rows}
+
+
+async def _rows(session: AsyncSession, stmt) -> list:
+    return list((await session.exec(stmt)).all())
+
+
+async def load_business_context(session: AsyncSession, business: Business) -> BusinessContext:
+    """The business's purposes, items, contracts with their entrustments, subcontractors
+    (with their parent chains) and active provisions, in a fixed number of queries."""
+    bid = business.id
+    contract_of_business = Contract.business_id == bid
+    provisions = await _rows(session, select(Provision, ThirdPartyRecipient).join(
+        ThirdPartyRecipient, ThirdPartyRecipient.id == Provision.recipient_id,
+    ).where(Provision.business_id == bid, Provision.active.is_(True)).order_by(Provision.id))
+    active_provision = sa.and_(Provision.business_id == bid, Provision.active.is_(True))
+    return BusinessContext(
+        business=business,
+        purposes={p.id: p for p in await _rows(session, select(Purpose).where(Purpose.business_id == bid))},
+        items={i.id: i for i in await _rows(session, select(DataItem).where(DataItem.business_id == bid))},
+        contracts=await _rows(session, select(Contract).where(contract_of_business).order_by(Contract.id)),
+        contract_items=await _links(
+            session, Entrustment.contract_id, EntrustmentDataItem.data_item_id,
+            sa.and_(EntrustmentDataItem.entrustment_id == Entrustment.id,
+                    Entrustment.contract_id == Contract.id, contract_of_business)),
+        contract_purposes=await _links(
+            session, Entrustment.contract_id, EntrustmentPurpose.purpose_id,
+            sa.and_(EntrustmentPurpose.entrustment_id == Entrustment.id,
+                    Entrustment.contract_id == Contract.id, contract_of_business)),
+        subcontractors=await _chain_subcontractors(session, bid),
+        provisions=[p for p, _ in provisions],
+        recipients={r.id: r for _, r in provisions},
+        provision_items=await _links(
+            session, ProvisionDataItem.provision_id, ProvisionDataItem.data_item_id,
+            sa.and_(ProvisionDataItem.provision_id == Provision.id, active_provision)),
+        provision_purposes=await _links(
+            session, ProvisionPurpose.provision_id, ProvisionPurpose.purpose_id,
+            sa.and_(ProvisionPurpose.provision_id == Provision.id, active_provision)),
+    )
+
+
+def is_cancelled_on(customer: Customer, as_of: date) -> bool:
+    """Cancelled on or before `as_of` (a CANCELLED customer with no date counts as cancelled)."""
+    if customer.cancelled_on is not None:
+        return customer.cancelled_on <= as_of
+    return customer.status == CustomerStatus.CANCELLED
+
+
+async def _customer_state(session: AsyncSession, ctx: BusinessContext, customer: Customer,
+                          as_of: date) -> CustomerState:
+    held = await _rows(session, select(CustomerDataItem.data_item_id).where(
+        CustomerDataItem.customer_id == customer.id))
+    done = set(await _rows(session, select(DataSubjectRequest.kind).where(
+        DataSubjectRequest.customer_id == customer.id,
+        DataSubjectRequest.status == RequestStatus.COMPLETED,
+        DataSubjectRequest.resolved_on <= as_of,
+    )))
+    use_stopped = RequestKind.STOP_USE in done
+    permitted = ctx.after_cancellation_purposes() if is_cancelled_on(customer, as_of) else frozenset(ctx.purposes)
+    return CustomerState(
+        held=frozenset() if RequestKind.DELETION in done else frozenset(held),
+        permitted=frozenset() if use_stopped else permitted,
+        use_stopped=use_stopped,
+        provision_stopped=RequestKind.STOP_THIRD_PARTY_PROVISION in done,
+    )
+
+
+async def resolve_handlings(session: AsyncSession, customer_id: int, *, as_of: date,
+                            include_excluded: bool = False) -> list[Handling]:
+    """Who handles which of the customer's data items on `as_of`, for which purposes and on
+    what footing: the business first, then subcontractors by contract, then third parties
+    by provision. Excluded parties only with `include_excluded`."""
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}", field="id")
+    business = await session.get(Business, customer.business_id)
+    ctx = await load_business_context(session, business)
+    state = await _customer_state(session, ctx, customer, as_of)
+    handlings = derive_handlings(ctx, state, as_of)
+    return handlings if include_excluded else [h for h in handlings if not h.excluded]
+
+
+# --- The rules ------------------------------------------------------------------------
+
+
+def derive_handlings(ctx: BusinessContext, state: CustomerState, as_of: date) -> list[Handling]:
+    """Every party's handling for a customer in `state` on `as_of`, excluded ones included."""
+    reach = _Reach(ctx, state, as_of)
+    return (
+        [_controller(ctx, state)]
+        + [reach.contract_handling(c) for c in ctx.contracts]
+        + [_third_party(ctx, state, p) for p in ctx.provisions]
+    )
+
+
+def _emptiness_reasons(state: CustomerState, items: frozenset, purposes: frozenset) -> list[ExclusionReason]:
+    reasons = [] if items else [ExclusionReason.NO_HELD_DATA_ITEMS]
+    if state.use_stopped:
+        reasons.append(ExclusionReason.USE_STOPPED)
+    elif not purposes:
+        reasons.append(ExclusionReason.NO_PERMITTED_PURPOSES)
+    return reasons
+
+
+def _handling(ctx: BusinessContext, party, role, items, purposes, reasons, **extra) -> Handling:
+    reasons = sorted(set(reasons), key=_REASON_ORDER.__getitem__)
+    return Handling(
+        party=party, role=role,
+        data_items=[ctx.items[i] for i in sorted(items) if i in ctx.items],
+        purposes=sorted((ctx.purposes[p] for p in purposes if p in ctx.purposes), key=lambda p: p.ordinal),
+        excluded=bool(reasons), exclusion_reasons=reasons, **extra,
+    )
+
+
+def _controller(ctx: BusinessContext, state: CustomerState) -> Handling:
+    reasons = _emptiness_reasons(state, state.held, state.permitted)
+    return _handling(ctx, ctx.business, HandlingRole.CONTROLLER, state.held, state.permitted, reasons)
+
+
+def _third_party(ctx: BusinessContext, state: CustomerState, provision: Provision) -> Handling:
+    items = ctx.provision_items.get(provision.id, frozenset()) & state.held
+    purposes = ctx.provision_purposes.get(provision.id, frozenset()) & state.permitted
+    reasons = _emptiness_reasons(state, items, purposes)
+    if state.provision_stopped:
+        reasons.append(ExclusionReason.THIRD_PARTY_PROVISION_STOPPED)
+    return _handling(ctx, ctx.recipients[provision.recipient_id], HandlingRole.THIRD_PARTY,
+                     items, purposes, reasons, provision=provision)
+
+
+@dataclass
+class _Scope:
+    """What a subcontractor handles over all its contracts with the business."""
+
+    handles: bool
+    items: frozenset[int]
+    purposes: frozenset[int]
+
+
+class _Reach:
+    """Contract handlings, each limited by what its subcontractor's parent handles."""
+
+    def __init__(self, ctx: BusinessContext, state: CustomerState, as_of: date):
+        self.ctx, self.state, self.as_of = ctx, state, as_of
+        self.by_subcontractor: dict[int, list[Contract]] = defaultdict(list)
+        for c in ctx.contracts:
+            self.by_subcontractor[c.subcontractor_id].append(c)
+        self.scopes: dict[int, _Scope] = {}
+        self.visiting: set[int] = set()
+
+    def contract_handling(self, contract: Contract) -> Handling:
+        items, purposes, reasons = self._evaluate(contract)
+        sub = self.ctx.subcontractors[contract.subcontractor_id]
+        return _handling(self.ctx, sub, HandlingRole.SUBCONTRACTOR, items, purposes, reasons,
+                         contract=contract, chain=self.chain(sub))
+
+    def chain(self, sub: Subcontractor) -> list[Subcontractor]:
+        """The entrusting parents, nearest first; stops at a cycle."""
+        chain, seen, parent_id = [], {sub.id}, sub.parent_id
+        while parent_id is not None and parent_id not in seen and parent_id in self.ctx.subcontractors:
+            parent = self.ctx.subcontractors[parent_id]
+            chain.append(parent)
+            seen.add(parent_id)
+            parent_id = parent.parent_id
+        return chain
+
+    def _evaluate(self, contract: Contract):
+        items = self.ctx.contract_items.get(contract.id, frozenset()) & self.state.held
+        purposes = self.ctx.contract_purposes.get(contract.id, frozenset()) & self.state.permitted
+        reasons = []
+        if contract.status != ContractStatus.ACTIVE:
+            reasons.append(ExclusionReason.CONTRACT_NOT_ACTIVE)
+        if not contract.effective_from <= self.as_of <= contract.expires_on:
+            reasons.append(ExclusionReason.CONTRACT_NOT_IN_EFFECT)
+        parent_id = self.ctx.subcontractors[contract.subcontractor_id].parent_id
+        if parent_id is not None:
+            parent = self._scope(parent_id)
+            items, purposes = items & parent.items, purposes & parent.purposes
+            if not parent.handles:
+                reasons.append(ExclusionReason.CHAIN_BROKEN)
+        return items, purposes, reasons + _emptiness_reasons(self.state, items, purposes)
+
+    def _scope(self, sub_id: int) -> _Scope:
+        """The union over the subcontractor's handling contracts; when none handles, it does
+        not handle, and the union over all its contracts shows what it would handle."""
+        if sub_id in self.scopes:
+            return self.scopes[sub_id]
+        if sub_id in self.visiting:  # a parent cycle: nobody in it was entrusted by the business
+            return _Scope(False, frozenset(), frozenset())
+        self.visiting.add(sub_id)
+        evaluated = [self._evaluate(c) for c in self.by_subcontractor.get(sub_id, [])]
+        self.visiting.discard(sub_id)
+        handling = [(i, p) for i, p, reasons in evaluated if not reasons]
+        chosen = handling or [(i, p) for i, p, _ in evaluated]
+        scope = _Scope(
+            bool(handling),
+            frozenset().union(*(i for i, _ in chosen)),
+            frozenset().union(*(p for _, p in chosen)),
+        )
+        self.scopes[sub_id] = scope
+        return scope
+
+
+def party_key(party: SQLModel) -> tuple[str, int]:
+    """Identifies a party across businesses: its table and id."""
+    return type(party).__name__, party.id
+
+
+def handled_by(handling: Handling, party: SQLModel) -> bool:
+    return party_key(handling.party) == party_key(party)
