@@ -114,3 +114,17 @@ def test_nonsense_settings_are_refused_before_touching_the_database(database_url
     assert result.exit_code == 2
     assert "timezone" in result.stderr
     assert migrate.current(database_url) is None
+
+
+def test_serve_migrates_first_then_runs_the_app_factory_under_uvicorn(database_url, monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    result = invoke("serve", "--port", "8123", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert migrate.current(database_url) == migrate.head()
+    assert calls == [(
+        "gateway.app:create_app",
+        dict(factory=True, host="127.0.0.1", port=8123, workers=2, log_level="info"),
+    )]
