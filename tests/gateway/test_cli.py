@@ -128,3 +128,25 @@ def test_serve_migrates_first_then_runs_the_app_factory_under_uvicorn(database_u
         "gateway.app:create_app",
         dict(factory=True, host="127.0.0.1", port=8123, workers=2, log_level="info"),
     )]
+
+
+def test_seed_demo_seeds_an_empty_database_once(database_url):
+    first = invoke("seed", "--demo")
+    assert first.exit_code == 0, first.output
+    assert "seeded" in first.stdout and "already" not in first.stdout
+    second = invoke("seed", "--demo")
+    assert second.exit_code == 0, second.output
+    assert "already there" in second.stdout
+
+
+def test_serve_demo_prints_one_working_token_per_role(database_url, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    result = invoke("serve", "--demo")
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split() for line in result.stdout.splitlines() if "pigw_" in line)
+    assert set(printed) == {role.value for role in Role}
+    for role, secret in printed.items():
+        token = authenticated_as(database_url, secret)
+        assert (token.role, token.name) == (Role(role), "demo-" + role.lower().replace("_", "-"))
