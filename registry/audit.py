@@ -19,6 +19,7 @@ from registry.models import AuditEvent, utcnow
 # Fields holding a customer's personal data, by entity type.
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {"Customer": frozenset({"display_name", "email"})}
 REDACTED = "[redacted]"
+MAX_PAGE = 1000
 
 
 def _plain(value: Any) -> Any:
@@ -69,3 +70,30 @@ def redact(entity_type: str, document: str | None) -> str | None:
         if data[name] is not None:
             data[name] = REDACTED
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    first: int,
+    before_id: int | None = None,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+):
+    """Events newest first; `before_id` is the last id of the previous page."""
+    from sqlmodel import func, select
+
+    from registry.errors import InvalidInput
+    from registry.pages import Page
+
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInput(f"first must be between 0 and {MAX_PAGE}", field="first")
+    where = []
+    if entity_type is not None:
+        where += [AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id]
+    total = (await session.exec(select(func.count()).select_from(AuditEvent).where(*where))).one()
+    stmt = select(AuditEvent).where(*where)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    rows = list((await session.exec(stmt.order_by(AuditEvent.id.desc()).limit(first + 1))).all())
+    return Page(items=rows[:first], has_next=len(rows) > first, total=total)

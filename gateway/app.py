@@ -1,0 +1,71 @@
+"""The composition root: `create_app` is the one place that picks the concrete pieces."""
+
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from gateway.auth import Authenticator
+from gateway.graphql_view import GraphQLView
+from gateway.settings import Settings, load_settings
+from registry import notice
+from registry.clock import Clock
+from registry.db import Database
+from registry.errors import NotFound
+from schema import Limits, build_schema
+from schema.context import Policy
+
+
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
+) -> Starlette:
+    """The gateway app; tests pass their own database and a fixed clock."""
+    settings = settings or load_settings()
+    database = database or Database.connect(settings.database_url)
+    clock = clock or Clock(timezone=settings.timezone)
+    schema = build_schema(
+        Limits(max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens)
+    )
+    view = GraphQLView(
+        schema, database=database, clock=clock, authenticator=Authenticator(database, clock),
+        policy=Policy(request_due_days=settings.request_due_days, max_page_size=settings.max_page_size),
+    )
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            await database.ping()
+        except Exception as error:  # any failure to reach the database means not ready
+            return JSONResponse({"status": "unavailable", "database": type(error).__name__}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def published_notice(request: Request):
+        async with database.session() as session:
+            try:
+                page = await notice.render_notice(session, request.path_params["code"], fmt="html")
+            except NotFound as error:
+                return PlainTextResponse(error.message, status_code=404)
+        return HTMLResponse(page)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/notice/{code}", published_notice),
+        ],
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    return app

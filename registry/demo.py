@@ -1,0 +1,238 @@
+"""The demo registry: Loveinn Japan's privacy notice (seeds/000) as data, plus a fictional world.
+
+The business, its activities, purposes P1..P5, data items, and the provision to financial
+institutions reproduce the seed's facts. The subcontractors and customers are invented
+(and plainly so) to show every rule: each contract status, a re-entrustment chain that
+crosses a border, a cancelled customer, completed requests. Everything is written through
+the registry's own write functions, so the demo obeys the same rules as real data; dates
+are relative to the day of seeding.
+"""
+
+from datetime import date, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import businesses, contracts, customers, provisions, requests, subcontractors
+from registry.clock import Clock
+from registry.enums import (
+    AssessmentResult,
+    Certification,
+    ContractClause,
+    ContractStatus,
+    LegalBasis,
+    RequestKind,
+    RequestStatus,
+    Sensitivity,
+)
+
+ACTOR = "demo-seed"
+BUSINESS = "loveinn-japan"
+
+PURPOSES = [  # seed §2, word for word; §5 names purposes 2 and 3 as usable after cancellation
+    ("P1", "For the provision of products and services in this business", False, "essential.service"),
+    ("P2", "For the notifications and introductions of products and services in this business", True,
+     "marketing.communications.email"),
+    ("P3", "For questionnaires and monitoring research, and answers to inquiries from customers", True,
+     "essential.service.operations.support"),
+    ("P4", "To further enhance the products and services in this business, and provide them to customers", False,
+     "functional.service.improve"),
+    ("P5", "To otherwise properly and smoothly implement the transactions and contracts with customers", False,
+     "essential.service.payment_processing"),
+]
+
+DATA_ITEMS = [  # seed §7 names name, amount, credit card number, bank account; §11 voluntary entries
+    ("name", "Name", "user.name", Sensitivity.ORDINARY, False),
+    ("email", "Email address", "user.contact.email", Sensitivity.ORDINARY, False),
+    ("phone", "Telephone number", "user.contact.phone_number", Sensitivity.ORDINARY, True),
+    ("amount", "Amount billed", "user.financial", Sensitivity.FINANCIAL, False),
+    ("credit_card_number", "Credit card number", "user.financial.credit_card", Sensitivity.FINANCIAL, False),
+    ("bank_account", "Bank account", "user.financial.bank_account", Sensitivity.FINANCIAL, False),
+]
+
+REQUIRED = [
+    ContractClause.CONFIDENTIALITY, ContractClause.PURPOSE_LIMITATION, ContractClause.SECURITY_MEASURES,
+    ContractClause.BREACH_NOTIFICATION, ContractClause.RETURN_OR_DELETION,
+]
+
+
+async def seed_demo(session: AsyncSession, *, clock: Clock) -> bool:
+    """Write the demo registry into `session`'s database; False when it is already there."""
+    if await businesses.find_business(session, BUSINESS):
+        return False
+    today = clock.today()
+    business = await _business(session)
+    await _financial_institutions(session)
+    await _subcontractors(session, business.code, today)
+    await _customers(session, clock)
+    return True
+
+
+async def _business(session):
+    business = await businesses.create_business(
+        session, actor=ACTOR, code=BUSINESS, name="Loveinn Japan", operator_name="ALMEX Inc.", country="JP",
+        activities=[
+            "Provision and operation of Loveinn Japan services (Loveinnjapan.com)",
+            "Business associated with the above",
+        ],
+        contact="Loveinn Japan personal information desk, ALMEX Inc. (privacy@loveinn.example)",
+    )
+    for ordinal, (code, title, after_cancellation, data_use) in enumerate(PURPOSES, start=1):
+        await businesses.add_purpose(
+            session, actor=ACTOR, business_id=business.id, code=code, ordinal=ordinal, title=title,
+            usable_after_cancellation=after_cancellation, data_use=data_use,
+        )
+    for code, name, category, sensitivity, voluntary in DATA_ITEMS:
+        await businesses.add_data_item(
+            session, actor=ACTOR, business_id=business.id, code=code, name=name, category=category,
+            sensitivity=sensitivity, voluntary=voluntary,
+        )
+    return business
+
+
+async def _financial_institutions(session):
+    """Seed §7: name, amount, credit card number and bank account go to financial institutions for billing."""
+    recipient = await provisions.create_recipient(
+        session, actor=ACTOR, name="Financial institutions", country="JP", kind="financial institution"
+    )
+    await provisions.create_provision(
+        session, actor=ACTOR, business_code=BUSINESS, recipient_id=recipient.id, purpose_codes=["P5"],
+        data_item_codes=["name", "amount", "credit_card_number", "bank_account"], legal_basis=LegalBasis.CONSENT,
+    )
+
+
+# (name, country, corporate number, certifications, assessment, parent index)
+VENDORS = [
+    ("Sakura Payment Services K.K. (fictional)", "JP", "7000012050002",
+     [Certification.PRIVACY_MARK, Certification.ISO_27001], AssessmentResult.ADEQUATE, None),
+    ("Hikari Support Center Co., Ltd. (fictional)", "JP", None, [Certification.PRIVACY_MARK],
+     AssessmentResult.ADEQUATE, None),
+    ("Tsubame Research Inc. (fictional)", "JP", None, [Certification.ISO_27001], AssessmentResult.ADEQUATE, None),
+    ("Panelist Hub Pte. Ltd. (fictional)", "SG", None, [Certification.ISO_27701], AssessmentResult.CONDITIONAL, 2),
+    ("Kumo Hosting K.K. (fictional)", "JP", None, [Certification.ISO_27001, Certification.SOC2],
+     AssessmentResult.ADEQUATE, None),
+    ("Nami Mailing Services G.K. (fictional)", "JP", None, [], AssessmentResult.CONDITIONAL, None),
+    ("Old Print Works K.K. (fictional)", "JP", None, [], AssessmentResult.ADEQUATE, None),
+    ("Legacy Call Center Co., Ltd. (fictional)", "JP", None, [], AssessmentResult.ADEQUATE, None),
+    ("Aozora Analytics Inc. (fictional)", "US", None, [Certification.SOC2], AssessmentResult.ADEQUATE, None),
+    ("Minato Data Labs K.K. (fictional)", "JP", None, [], None, None),
+]
+
+
+async def _subcontractors(session, business_code: str, today: date) -> None:
+    ids: list[int] = []
+    for name, country, number, certifications, result, parent in VENDORS:
+        sub = await subcontractors.create_subcontractor(
+            session, actor=ACTOR, name=name, country=country, corporate_number=number,
+            parent_id=None if parent is None else ids[parent], certifications=certifications,
+        )
+        if result is not None:
+            await subcontractors.record_assessment(
+                session, actor=ACTOR, subcontractor_id=sub.id, result=result,
+                assessed_on=today - timedelta(days=120), next_due_on=today + timedelta(days=245),
+            )
+        ids.append(sub.id)
+    year = timedelta(days=365)
+    plan = [  # (vendor, reference, from, to, extra clauses, entrustments, final status, day of the last move)
+        (0, "LIJ-PAY-001", today - year, today + 2 * year, [], [(["P1", "P5"], ["name", "amount",
+         "credit_card_number", "bank_account"], "Card and bank payment processing")], ContractStatus.ACTIVE, today),
+        (1, "LIJ-SUP-001", today - year, today + year, [], [(["P3"], ["name", "email", "phone"],
+         "Answering customers' inquiries")], ContractStatus.ACTIVE, today),
+        (2, "LIJ-SUR-001", today - year, today + year, [ContractClause.SUB_ENTRUSTMENT_CONSENT, ContractClause.AUDIT_RIGHTS],
+         [(["P3"], ["name", "email"], "Questionnaires and monitoring research")], ContractStatus.ACTIVE, today),
+        (3, "LIJ-SUR-002", today - year, today + year, [], [(["P3"], ["email"],
+         "Survey panel recruitment, re-entrusted by Tsubame Research")], ContractStatus.ACTIVE, today),
+        (4, "LIJ-HOST-001", today - 2 * year, today + timedelta(days=20), [], [(["P1", "P4"], ["name", "email", "phone"],
+         "Hosting of the Loveinnjapan.com service")], ContractStatus.ACTIVE, today),
+        (5, "LIJ-MAIL-001", today - year, today + year, [], [(["P2"], ["name", "email"],
+         "Newsletter delivery")], ContractStatus.SUSPENDED, today),
+        (6, "LIJ-PRN-001", today - 3 * year, today + year, [], [(["P5"], ["name", "amount"],
+         "Printing of paper invoices")], ContractStatus.TERMINATED, today),
+        (7, "LIJ-CALL-001", today - 3 * year, today - timedelta(days=60), [], [(["P3"], ["name", "phone"],
+         "Former telephone support")], ContractStatus.ACTIVE, today - 2 * year),
+        (8, "LIJ-ANA-001", today + timedelta(days=30), today + 2 * year, [], [(["P4"], ["email"],
+         "Usage analytics")], ContractStatus.DRAFT, today),
+        (9, "LIJ-LAB-001", today + timedelta(days=30), today + 2 * year, [], [], ContractStatus.UNDER_REVIEW, today),
+    ]
+    for vendor, reference, start, end, extra, entrusted, status, moved_on in plan:
+        contract = await contracts.create_contract(
+            session, actor=ACTOR, subcontractor_id=ids[vendor], business_code=business_code, reference=reference,
+            effective_from=start, expires_on=end, signed_on=start - timedelta(days=14), clauses=REQUIRED + extra,
+        )
+        for purpose_codes, item_codes, description in entrusted:
+            await contracts.add_entrustment(
+                session, actor=ACTOR, contract_id=contract.id, purpose_codes=purpose_codes,
+                data_item_codes=item_codes, description=description,
+            )
+            contract = await contracts.get_contract(session, contract.id)
+        await _move(session, contract, status, moved_on)
+
+
+_PATHS = {
+    ContractStatus.DRAFT: [],
+    ContractStatus.UNDER_REVIEW: [ContractStatus.UNDER_REVIEW],
+    ContractStatus.ACTIVE: [ContractStatus.UNDER_REVIEW, ContractStatus.ACTIVE],
+    ContractStatus.SUSPENDED: [ContractStatus.UNDER_REVIEW, ContractStatus.ACTIVE, ContractStatus.SUSPENDED],
+    ContractStatus.TERMINATED: [ContractStatus.UNDER_REVIEW, ContractStatus.ACTIVE, ContractStatus.TERMINATED],
+}
+
+
+async def _move(session, contract, status: ContractStatus, today: date) -> None:
+    """Walk the contract through the lifecycle to `status`, as vendor managers would have on `today`."""
+    for step in _PATHS[status]:
+        contract = await contracts.transition_contract(
+            session, actor=ACTOR, id=contract.id, expected_version=contract.version, to=step, today=today,
+            reason="demo history",
+        )
+
+
+# (reference, display name, item codes, days since cancellation, completed requests)
+CUSTOMERS = [
+    ("LIJ-0001", "Hanako Yamada (fictional)", ["name", "email", "phone", "amount", "credit_card_number"], None, []),
+    ("LIJ-0002", "Taro Suzuki (fictional)", ["name", "email", "amount", "bank_account"], None, []),
+    ("LIJ-0003", "Yuki Tanaka (fictional)", ["name", "email", "phone", "amount", "credit_card_number"], 60, []),
+    ("LIJ-0004", "Kenji Sato (fictional)", ["name", "email", "amount", "credit_card_number"], None,
+     [RequestKind.STOP_THIRD_PARTY_PROVISION]),
+    ("LIJ-0005", "Aiko Kobayashi (fictional)", ["name", "email", "amount"], None, [RequestKind.STOP_USE]),
+    ("LIJ-0006", "Ren Watanabe (fictional)", ["name", "email"], None, [RequestKind.DELETION]),
+]
+
+
+async def _customers(session, clock: Clock) -> None:
+    today = clock.today()
+    for ref, name, items, cancelled_days_ago, completed in CUSTOMERS:
+        customer = await customers.register_customer(
+            session, actor=ACTOR, business_code=BUSINESS, external_ref=ref, display_name=name,
+            email=f"{ref.lower()}@example.test", data_item_codes=items,
+        )
+        if cancelled_days_ago is not None:
+            await customers.cancel_customer(
+                session, actor=ACTOR, id=customer.id, cancelled_on=today - timedelta(days=cancelled_days_ago)
+            )
+        for kind in completed:
+            await _complete_request(session, customer.id, kind, clock)
+        if ref in ("LIJ-0001", "LIJ-0002"):
+            await _record_billing(session, customer.id, items, today)
+    first = await customers.find_customer_by_ref(session, BUSINESS, "LIJ-0001")
+    await requests.submit_request(
+        session, actor=ACTOR, customer_id=first.id, kind=RequestKind.DISCLOSURE, clock=clock,
+        detail="Please disclose what you hold about me and who receives it.",
+    )
+
+
+async def _complete_request(session, customer_id: int, kind: RequestKind, clock: Clock) -> None:
+    request = await requests.submit_request(session, actor=ACTOR, customer_id=customer_id, kind=kind, clock=clock)
+    for status in (RequestStatus.IN_PROGRESS, RequestStatus.COMPLETED):
+        request = await requests.transition_request(
+            session, actor=ACTOR, id=request.id, to=status, clock=clock, note="demo: handled",
+        )
+
+
+async def _record_billing(session, customer_id: int, items: list[str], today: date) -> None:
+    """APPI Art. 29 records of this month's billing data sent to the financial institutions."""
+    recipients = await provisions.list_recipients(session)
+    provision = (await provisions.provisions_of_recipients(session, [recipients[0].id]))[recipients[0].id][0]
+    provided = [code for code in items if code in ("name", "amount", "credit_card_number", "bank_account")]
+    await provisions.record_provision(
+        session, actor=ACTOR, provision_id=provision.id, customer_id=customer_id,
+        provided_on=today - timedelta(days=5), data_item_codes=provided,
+    )

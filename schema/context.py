@@ -1,0 +1,86 @@
+"""The typed context of one GraphQL operation.
+
+It carries the caller (already authenticated by the gateway), the registry's clock and
+policy values, and one database session opened lazily on first use and closed when the
+operation ends. Writes run in their own write session; after each write the read
+session and the DataLoader caches are dropped, so what a mutation returns is read fresh.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.access import Capability, can
+from registry.clock import Clock
+from registry.db import Database
+from registry.enums import Role
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: Role
+
+    def can(self, capability: Capability) -> bool:
+        return can(self.role, capability)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Values the registry's rules take from settings."""
+
+    request_due_days: int = 14
+    max_page_size: int = 1000
+
+
+@dataclass
+class Context:
+    database: Database
+    clock: Clock
+    caller: Caller | None
+    policy: Policy = field(default_factory=Policy)
+    request: Any = None
+    response: Any = None
+    _session: AsyncSession | None = None
+    _loaders: Any = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def loaders(self):
+        if self._loaders is None:
+            from schema.loaders import Loaders
+
+            self._loaders = Loaders(self)
+        return self._loaders
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.database.sessions(write=False)()
+        return self._session
+
+    async def run(self, read: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """Call a registry read with the operation's session, one query at a time."""
+        async with self._lock:
+            return await read(await self.session(), *args, **kwargs)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A write session for one registry write; reads after it start afresh."""
+        await self.close()
+        async with self.database.session(write=True) as session:
+            yield session
+        self._loaders = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+        self._loaders = None
+
+    @property
+    def actor(self) -> str:
+        return self.caller.name if self.caller else "anonymous"

@@ -1,0 +1,45 @@
+"""The contract's enums: the registry's own classes, registered with Strawberry."""
+
+from enum import StrEnum
+
+import strawberry
+
+from registry import enums
+
+Role = strawberry.enum(enums.Role, description="What a token's holder may see and do.")
+CustomerStatus = strawberry.enum(enums.CustomerStatus, description="Whether the customer still uses the service.")
+Sensitivity = strawberry.enum(
+    enums.Sensitivity,
+    description="How harmful a leak of the item is: FINANCIAL risks property damage; "
+    "SPECIAL_CARE is APPI 'special care-required' information. Both make a leak reportable (APPI Art. 26).",
+)
+ContractStatus = strawberry.enum(
+    enums.ContractStatus,
+    description="DRAFT -> UNDER_REVIEW -> ACTIVE <-> SUSPENDED; ACTIVE|SUSPENDED -> TERMINATED; "
+    "DRAFT|UNDER_REVIEW -> TERMINATED. EXPIRED is read, never stored: expiresOn has passed.",
+)
+ContractClause = strawberry.enum(
+    enums.ContractClause,
+    description="A clause of an entrustment contract. Activation needs CONFIDENTIALITY, PURPOSE_LIMITATION, "
+    "SECURITY_MEASURES, BREACH_NOTIFICATION and RETURN_OR_DELETION.",
+)
+Certification = strawberry.enum(enums.Certification, description="A certification of a management system.")
+AssessmentResult = strawberry.enum(
+    enums.AssessmentResult,
+    description="The outcome of assessing a subcontractor's management system (seed section 9).",
+)
+LegalBasis = strawberry.enum(enums.LegalBasis, description="Why a provision to a third party is lawful (APPI Art. 27).")
+HandlingRole = strawberry.enum(enums.HandlingRole, description="On what footing a party handles the data.")
+ExclusionReason = strawberry.enum(enums.ExclusionReason, description="Why a party does not handle a customer's data.")
+RequestKind = strawberry.enum(enums.RequestKind, description="What a data-subject request asks (seed sections 8 and 10).")
+RequestStatus = strawberry.enum(
+    enums.RequestStatus, description="RECEIVED -> IN_PROGRESS -> COMPLETED | REJECTED."
+)
+Severity = strawberry.enum(enums.Severity, description="How urgent a finding is; CRITICAL fails `pi-gateway check`.")
+ErrorCode = strawberry.enum(enums.ErrorCode, description="Why a write was refused; nothing was written.")
+
+
+@strawberry.enum(description="The markup of the rendered privacy notice.")
+class NoticeFormat(StrEnum):
+    MARKDOWN = "MARKDOWN"
+    HTML = "HTML"

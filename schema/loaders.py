@@ -1,0 +1,136 @@
+"""DataLoaders: every list or reference field is fetched in batches, one query per level.
+
+Each loader wraps one batched registry read. The session of an operation is used by one
+query at a time (SQLAlchemy sessions are not concurrent), which `Context.run` ensures.
+"""
+
+from collections.abc import Callable
+from functools import cached_property, partial
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from registry import businesses, contracts, customers, models, provisions, requests, subcontractors
+from registry.lookup import rows_by_ids
+
+
+def _batched(context, fetch: Callable, empty: Callable[[], Any] = lambda: None) -> DataLoader:
+    async def load(keys: list) -> list:
+        found = await context.run(fetch, list(keys))
+        return [found[key] if key in found else empty() for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _by_id(context, model) -> DataLoader:
+    async def fetch(session, ids):
+        return await rows_by_ids(session, model, ids)
+
+    return _batched(context, fetch)
+
+
+class Loaders:
+    """The loaders of one operation; dropped after every write so nothing stale is served."""
+
+    def __init__(self, context):
+        self._context = context
+
+    def _many(self, fetch) -> DataLoader:
+        return _batched(self._context, fetch, list)
+
+    # --- rows by id -------------------------------------------------------------------
+    @cached_property
+    def business(self) -> DataLoader:
+        return _by_id(self._context, models.Business)
+
+    @cached_property
+    def subcontractor(self) -> DataLoader:
+        return _by_id(self._context, models.Subcontractor)
+
+    @cached_property
+    def contract(self) -> DataLoader:
+        return _by_id(self._context, models.Contract)
+
+    @cached_property
+    def customer(self) -> DataLoader:
+        return _by_id(self._context, models.Customer)
+
+    @cached_property
+    def recipient(self) -> DataLoader:
+        return _by_id(self._context, models.ThirdPartyRecipient)
+
+    @cached_property
+    def provision(self) -> DataLoader:
+        return _by_id(self._context, models.Provision)
+
+    # --- children -----------------------------------------------------------------------
+    @cached_property
+    def purposes_of_business(self) -> DataLoader:
+        return self._many(businesses.purposes_of)
+
+    @cached_property
+    def items_of_business(self) -> DataLoader:
+        return self._many(businesses.data_items_of)
+
+    @cached_property
+    def management_system(self) -> DataLoader:
+        return _batched(self._context, subcontractors.management_systems)
+
+    @cached_property
+    def contract_status(self) -> DataLoader:
+        fetch = partial(_current_statuses, today=self._context.clock.today())
+        return _batched(self._context, fetch)
+
+    @cached_property
+    def contracts_of_subcontractor(self) -> DataLoader:
+        return self._many(contracts.contracts_of_subcontractors)
+
+    @cached_property
+    def entrustments_of_contract(self) -> DataLoader:
+        return self._many(contracts.entrustments_of)
+
+    @cached_property
+    def entrustment_links(self) -> DataLoader:
+        return _batched(self._context, _pair_by_key(contracts.entrustment_links), _empty_pair)
+
+    @cached_property
+    def provisions_of_recipient(self) -> DataLoader:
+        return self._many(provisions.provisions_of_recipients)
+
+    @cached_property
+    def provision_links(self) -> DataLoader:
+        return _batched(self._context, _pair_by_key(provisions.provision_links), _empty_pair)
+
+    @cached_property
+    def held_items(self) -> DataLoader:
+        return self._many(customers.held_items)
+
+    @cached_property
+    def requests_of_customer(self) -> DataLoader:
+        return self._many(requests.requests_of)
+
+    @cached_property
+    def records_of_customer(self) -> DataLoader:
+        return self._many(provisions.records_of_customers)
+
+    @cached_property
+    def record_items(self) -> DataLoader:
+        return self._many(provisions.record_items)
+
+
+async def _current_statuses(session, ids, *, today):
+    return await subcontractors.current_contract_statuses(session, ids, today=today)
+
+
+def _empty_pair() -> tuple[list, list]:
+    return [], []
+
+
+def _pair_by_key(fetch):
+    """Turn a fetch answering (purposes by key, items by key) into one answer per key."""
+
+    async def paired(session, keys):
+        purposes, items = await fetch(session, keys)
+        return {key: (purposes.get(key, []), items.get(key, [])) for key in keys}
+
+    return paired

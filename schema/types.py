@@ -1,0 +1,553 @@
+"""GraphQL object types, built from registry rows (`from_row`) and resolved through loaders.
+
+Every type keeps its row in a private attribute; reference and list fields go through the
+operation's DataLoaders, so a list of N objects costs one query per level, not N.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry import Private
+from strawberry.types import Info
+
+from registry import audit as audit_log
+from registry import handling, models
+from registry.access import Capability
+from schema import ids
+from schema.enums import (
+    AssessmentResult,
+    Certification,
+    ContractClause,
+    ContractStatus,
+    CustomerStatus,
+    ExclusionReason,
+    HandlingRole,
+    LegalBasis,
+    RequestKind,
+    RequestStatus,
+    Role,
+    Sensitivity,
+    Severity,
+)
+from schema.permissions import deny, hide
+
+
+def _local(info: Info, instant: datetime | None) -> datetime | None:
+    """A stored UTC instant shown in the business's time zone."""
+    return None if instant is None else instant.astimezone(info.context.clock.now().tzinfo)
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global ID; stable across restarts.")
+
+
+@strawberry.interface(
+    description="Anyone who handles personal data: the business itself, a subcontractor, a third-party recipient."
+)
+class Party:
+    id: strawberry.ID
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country where the party handles the data.")
+
+
+@strawberry.type(description="Relay page information of a connection.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(description="The caller: the name and role of the token used.")
+class Viewer:
+    name: str = strawberry.field(description="The token's name; recorded as the actor of every write.")
+    role: Role
+
+
+@strawberry.type(description="A purpose of use of a business (seed section 2), numbered P1..")
+class Purpose(Node):
+    code: str
+    ordinal: int
+    title: str
+    description: str | None
+    usable_after_cancellation: bool = strawberry.field(
+        description="Still applies after the customer cancels (seed section 5)."
+    )
+    data_use: str | None = strawberry.field(description="fideslang data use key, e.g. marketing.communications.email.")
+
+    @classmethod
+    def from_row(cls, row: models.Purpose) -> "Purpose":
+        return cls(
+            id=ids.encode("Purpose", row.id), code=row.code, ordinal=row.ordinal, title=row.title,
+            description=row.description, usable_after_cancellation=row.usable_after_cancellation,
+            data_use=row.data_use,
+        )
+
+
+@strawberry.type(description="A kind of personal data the business acquires (name, credit card number...).")
+class DataItem(Node):
+    code: str
+    name: str
+    category: str | None = strawberry.field(description="fideslang data category key, e.g. user.financial.credit_card.")
+    sensitivity: Sensitivity
+    voluntary: bool = strawberry.field(description="A voluntary entry (seed section 11): held only when given.")
+
+    @classmethod
+    def from_row(cls, row: models.DataItem) -> "DataItem":
+        return cls(
+            id=ids.encode("DataItem", row.id), code=row.code, name=row.name, category=row.category,
+            sensitivity=row.sensitivity, voluntary=row.voluntary,
+        )
+
+
+def _purposes(rows) -> list[Purpose]:
+    return [Purpose.from_row(r) for r in rows]
+
+
+def _items(rows) -> list[DataItem]:
+    return [DataItem.from_row(r) for r in rows]
+
+
+@strawberry.type(description="A service line run by an operator; it owns its purposes, items, contracts and provisions.")
+class Business(Node, Party):
+    code: str
+    operator_name: str
+    activities: list[str] = strawberry.field(description="Business activities (seed section 1).")
+    _row: Private[models.Business]
+
+    @classmethod
+    def from_row(cls, row: models.Business) -> "Business":
+        return cls(
+            id=ids.encode("Business", row.id), code=row.code, name=row.name,
+            operator_name=row.operator_name, country=row.country, activities=list(row.activities), _row=row,
+        )
+
+    @strawberry.field(description="Its purposes of use, in order.")
+    async def purposes(self, info: Info) -> list[Purpose]:
+        return _purposes(await info.context.loaders.purposes_of_business.load(self._row.id))
+
+    @strawberry.field(description="The kinds of personal data it acquires.")
+    async def data_items(self, info: Info) -> list[DataItem]:
+        return _items(await info.context.loaders.items_of_business.load(self._row.id))
+
+
+@strawberry.type(description="A subcontractor's system for managing personal data (seed section 9).")
+class ManagementSystem:
+    certifications: list[Certification]
+    assessment_result: AssessmentResult = strawberry.field(description="Result of the latest assessment.")
+    last_assessed_on: date | None
+    next_assessment_due_on: date | None
+
+
+@strawberry.type(description="An event of the audit trail: one successful write.")
+class AuditEvent(Node):
+    at: datetime
+    actor: str = strawberry.field(description="The name of the token that wrote.")
+    action: str
+    entity_type: str
+    entity_id: strawberry.ID = strawberry.field(description="Global ID of the entity written.")
+    _row: Private[models.AuditEvent]
+
+    @classmethod
+    def from_row(cls, row: models.AuditEvent, info: Info) -> "AuditEvent":
+        return cls(
+            id=ids.encode("AuditEvent", row.id), at=_local(info, row.at), actor=row.actor, action=row.action,
+            entity_type=row.entity_type, entity_id=ids.encode(row.entity_type, row.entity_id), _row=row,
+        )
+
+    @strawberry.field(description="JSON state before the write; personal data redacted for roles that may not see it.")
+    def before(self, info: Info) -> str | None:
+        return self._document(info, self._row.before)
+
+    @strawberry.field(description="JSON state after the write; personal data redacted for roles that may not see it.")
+    def after(self, info: Info) -> str | None:
+        return self._document(info, self._row.after)
+
+    def _document(self, info: Info, document: str | None) -> str | None:
+        if info.context.caller and info.context.caller.can(Capability.READ_PERSONAL_DATA):
+            return document
+        return audit_log.redact(self._row.entity_type, document)
+
+
+@strawberry.type
+class AuditEventEdge:
+    cursor: str
+    node: AuditEvent
+
+
+@strawberry.type(description="A page of audit events, newest first.")
+class AuditEventConnection:
+    edges: list[AuditEventEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page, info: Info) -> "AuditEventConnection":
+        edges = [AuditEventEdge(cursor=ids.encode_cursor(r.id), node=AuditEvent.from_row(r, info)) for r in page.items]
+        return cls(edges=edges, page_info=_page_info(page, edges), total_count=page.total)
+
+
+def _page_info(page, edges) -> PageInfo:
+    return PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None)
+
+
+@strawberry.type(description="A party entrusted with personal data under a contract (seed section 9).")
+class Subcontractor(Node, Party):
+    corporate_number: str | None = strawberry.field(
+        description="Japanese 13-digit corporate number; its check digit is validated."
+    )
+    version: int = strawberry.field(description="Bumped by one on every write; send it back as expectedVersion.")
+    _row: Private[models.Subcontractor]
+
+    @classmethod
+    def from_row(cls, row: models.Subcontractor) -> "Subcontractor":
+        return cls(
+            id=ids.encode("Subcontractor", row.id), name=row.name, country=row.country,
+            corporate_number=row.corporate_number, version=row.version, _row=row,
+        )
+
+    @strawberry.field(description="The subcontractor that re-entrusted to this one; null when entrusted by the business.")
+    async def parent(self, info: Info) -> "Subcontractor | None":
+        if self._row.parent_id is None:
+            return None
+        return Subcontractor.from_row(await info.context.loaders.subcontractor.load(self._row.parent_id))
+
+    @strawberry.field(description="Certifications and the latest assessment.")
+    async def management_system(self, info: Info) -> ManagementSystem:
+        system = await info.context.loaders.management_system.load(self._row.id)
+        return ManagementSystem(
+            certifications=list(system.certifications), assessment_result=system.assessment_result,
+            last_assessed_on=system.last_assessed_on, next_assessment_due_on=system.next_assessment_due_on,
+        )
+
+    @strawberry.field(description="Its contracts with any business.")
+    async def contracts(self, info: Info) -> list["Contract"]:
+        rows = await info.context.loaders.contracts_of_subcontractor.load(self._row.id)
+        return [Contract.from_row(r) for r in rows]
+
+    @strawberry.field(description="Status of its current (latest effective) contract; null when it has none.")
+    async def contract_status(self, info: Info) -> ContractStatus | None:
+        return await info.context.loaders.contract_status.load(self._row.id)
+
+    @strawberry.field
+    def created_at(self, info: Info) -> datetime:
+        return _local(info, self._row.created_at)
+
+    @strawberry.field
+    def updated_at(self, info: Info) -> datetime:
+        return _local(info, self._row.updated_at)
+
+    @strawberry.field(description="Audit events of this subcontractor, newest first.",
+                      extensions=deny(Capability.READ_HISTORY))
+    async def history(self, info: Info, first: int | None = 50, after: str | None = None) -> AuditEventConnection:
+        from schema.pagination import audit_page
+
+        page = await audit_page(info, first=first, after=after, entity_type="Subcontractor", entity_id=self._row.id)
+        return AuditEventConnection.from_page(page, info)
+
+
+@strawberry.type(description="What a contract entrusts: purposes x data items.")
+class Entrustment(Node):
+    description: str | None
+    _row: Private[models.Entrustment]
+
+    @classmethod
+    def from_row(cls, row: models.Entrustment) -> "Entrustment":
+        return cls(id=ids.encode("Entrustment", row.id), description=row.description, _row=row)
+
+    @strawberry.field
+    async def contract(self, info: Info) -> "Contract":
+        return Contract.from_row(await info.context.loaders.contract.load(self._row.contract_id))
+
+    @strawberry.field
+    async def purposes(self, info: Info) -> list[Purpose]:
+        purposes, _ = await info.context.loaders.entrustment_links.load(self._row.id)
+        return _purposes(purposes)
+
+    @strawberry.field
+    async def data_items(self, info: Info) -> list[DataItem]:
+        _, items = await info.context.loaders.entrustment_links.load(self._row.id)
+        return _items(items)
+
+
+@strawberry.type(description="A contract between a business and a subcontractor, with its lifecycle.")
+class Contract(Node):
+    reference: str
+    signed_on: date | None
+    effective_from: date
+    expires_on: date
+    clauses: list[ContractClause]
+    version: int = strawberry.field(description="Bumped by one on every write, entrustments included.")
+    _row: Private[models.Contract]
+
+    @classmethod
+    def from_row(cls, row: models.Contract) -> "Contract":
+        return cls(
+            id=ids.encode("Contract", row.id), reference=row.reference, signed_on=row.signed_on,
+            effective_from=row.effective_from, expires_on=row.expires_on,
+            clauses=[ContractClause(c) for c in row.clauses], version=row.version, _row=row,
+        )
+
+    @strawberry.field(description="The stored status, or EXPIRED once expiresOn has passed, whatever was stored.")
+    def status(self, info: Info) -> ContractStatus:
+        from registry.contracts import effective_status
+
+        return effective_status(self._row, info.context.clock.today())
+
+    @strawberry.field
+    async def subcontractor(self, info: Info) -> Subcontractor:
+        return Subcontractor.from_row(await info.context.loaders.subcontractor.load(self._row.subcontractor_id))
+
+    @strawberry.field
+    async def business(self, info: Info) -> Business:
+        return Business.from_row(await info.context.loaders.business.load(self._row.business_id))
+
+    @strawberry.field
+    async def entrustments(self, info: Info) -> list[Entrustment]:
+        rows = await info.context.loaders.entrustments_of_contract.load(self._row.id)
+        return [Entrustment.from_row(r) for r in rows]
+
+
+@strawberry.type(description="A recipient of personal data provided by the business (seed section 7).")
+class ThirdPartyRecipient(Node, Party):
+    kind: str
+    _row: Private[models.ThirdPartyRecipient]
+
+    @classmethod
+    def from_row(cls, row: models.ThirdPartyRecipient) -> "ThirdPartyRecipient":
+        return cls(id=ids.encode("ThirdPartyRecipient", row.id), name=row.name, country=row.country,
+                   kind=row.kind, _row=row)
+
+    @strawberry.field
+    async def provisions(self, info: Info) -> list["Provision"]:
+        rows = await info.context.loaders.provisions_of_recipient.load(self._row.id)
+        return [Provision.from_row(r) for r in rows]
+
+
+@strawberry.type(description="Which items a business provides to a recipient, for which purposes, on which basis.")
+class Provision(Node):
+    legal_basis: LegalBasis
+    active: bool
+    _row: Private[models.Provision]
+
+    @classmethod
+    def from_row(cls, row: models.Provision) -> "Provision":
+        return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, active=row.active, _row=row)
+
+    @strawberry.field
+    async def recipient(self, info: Info) -> ThirdPartyRecipient:
+        return ThirdPartyRecipient.from_row(await info.context.loaders.recipient.load(self._row.recipient_id))
+
+    @strawberry.field
+    async def business(self, info: Info) -> Business:
+        return Business.from_row(await info.context.loaders.business.load(self._row.business_id))
+
+    @strawberry.field
+    async def data_items(self, info: Info) -> list[DataItem]:
+        _, items = await info.context.loaders.provision_links.load(self._row.id)
+        return _items(items)
+
+    @strawberry.field
+    async def purposes(self, info: Info) -> list[Purpose]:
+        purposes, _ = await info.context.loaders.provision_links.load(self._row.id)
+        return _purposes(purposes)
+
+
+@strawberry.type(description="The APPI Art. 29 record of one provision, kept until retainUntil (3 years).")
+class ProvisionRecord(Node):
+    provided_on: date
+    retain_until: date
+    _row: Private[models.ProvisionRecord]
+
+    @classmethod
+    def from_row(cls, row: models.ProvisionRecord) -> "ProvisionRecord":
+        return cls(id=ids.encode("ProvisionRecord", row.id), provided_on=row.provided_on,
+                   retain_until=row.retain_until, _row=row)
+
+    @strawberry.field
+    async def provision(self, info: Info) -> Provision:
+        return Provision.from_row(await info.context.loaders.provision.load(self._row.provision_id))
+
+    @strawberry.field
+    async def customer(self, info: Info) -> "Customer":
+        return Customer.from_row(await info.context.loaders.customer.load(self._row.customer_id))
+
+    @strawberry.field
+    async def data_items(self, info: Info) -> list[DataItem]:
+        return _items(await info.context.loaders.record_items.load(self._row.id))
+
+
+@strawberry.type(description="A customer's request about their personal data (seed sections 8 and 10).")
+class DataSubjectRequest(Node):
+    kind: RequestKind
+    status: RequestStatus
+    due_on: date = strawberry.field(description="Receipt date plus the configured number of days (APPI: without delay).")
+    note: str | None
+    _row: Private[models.DataSubjectRequest]
+
+    @classmethod
+    def from_row(cls, row: models.DataSubjectRequest) -> "DataSubjectRequest":
+        return cls(id=ids.encode("DataSubjectRequest", row.id), kind=row.kind, status=row.status,
+                   due_on=row.due_on, note=row.note, _row=row)
+
+    @strawberry.field
+    async def customer(self, info: Info) -> "Customer":
+        return Customer.from_row(await info.context.loaders.customer.load(self._row.customer_id))
+
+    @strawberry.field
+    def received_at(self, info: Info) -> datetime:
+        return _local(info, self._row.received_at)
+
+    @strawberry.field(description="When the request was completed or rejected; it takes effect from that date.")
+    def resolved_at(self, info: Info) -> datetime | None:
+        return _local(info, self._row.resolved_at)
+
+
+@strawberry.type(description="Who handles which of a customer's data items, for which purposes, and on what footing.")
+class Handling:
+    party: Party
+    role: HandlingRole
+    data_items: list[DataItem]
+    purposes: list[Purpose]
+    contract: Contract | None = strawberry.field(description="Set for SUBCONTRACTOR.")
+    provision: Provision | None = strawberry.field(description="Set for THIRD_PARTY.")
+    chain: list[Subcontractor] = strawberry.field(
+        description="For a re-entrusted subcontractor: its entrusting parents, nearest first."
+    )
+    excluded: bool
+    exclusion_reasons: list[ExclusionReason]
+
+    @classmethod
+    def from_result(cls, h: handling.Handling) -> "Handling":
+        return cls(
+            party=party_of(h.party), role=h.role, data_items=_items(h.data_items), purposes=_purposes(h.purposes),
+            contract=Contract.from_row(h.contract) if h.contract else None,
+            provision=Provision.from_row(h.provision) if h.provision else None,
+            chain=[Subcontractor.from_row(s) for s in h.chain], excluded=h.excluded,
+            exclusion_reasons=list(h.exclusion_reasons),
+        )
+
+
+@strawberry.type(description="A data subject: a customer of a business.")
+class Customer(Node):
+    external_ref: str = strawberry.field(description="The business's own reference for the customer.")
+    status: CustomerStatus
+    cancelled_on: date | None
+    _row: Private[models.Customer]
+
+    @classmethod
+    def from_row(cls, row: models.Customer) -> "Customer":
+        return cls(id=ids.encode("Customer", row.id), external_ref=row.external_ref, status=row.status,
+                   cancelled_on=row.cancelled_on, _row=row)
+
+    @strawberry.field(description="Personal data: null unless the viewer is PRIVACY_OFFICER or ADMIN.",
+                      extensions=hide(Capability.READ_PERSONAL_DATA))
+    def display_name(self) -> str | None:
+        return self._row.display_name
+
+    @strawberry.field(description="Personal data: null unless the viewer is PRIVACY_OFFICER or ADMIN.",
+                      extensions=hide(Capability.READ_PERSONAL_DATA))
+    def email(self) -> str | None:
+        return self._row.email
+
+    @strawberry.field
+    async def business(self, info: Info) -> Business:
+        return Business.from_row(await info.context.loaders.business.load(self._row.business_id))
+
+    @strawberry.field(description="The items held for this customer.")
+    async def data_items(self, info: Info) -> list[DataItem]:
+        return _items(await info.context.loaders.held_items.load(self._row.id))
+
+    @strawberry.field(description="Who handles this customer's data on `asOf` (default today in the business's time zone).")
+    async def handlings(
+        self, info: Info, as_of: date | None = None, include_excluded: bool | None = False
+    ) -> list[Handling]:
+        day = as_of or info.context.clock.today()
+        results = await info.context.run(
+            handling.resolve_handlings, self._row.id, as_of=day, include_excluded=bool(include_excluded)
+        )
+        return [Handling.from_result(h) for h in results]
+
+    @strawberry.field
+    async def requests(self, info: Info) -> list[DataSubjectRequest]:
+        rows = await info.context.loaders.requests_of_customer.load(self._row.id)
+        return [DataSubjectRequest.from_row(r) for r in rows]
+
+    @strawberry.field(description="APPI Art. 29 records of provisions of this customer's data.")
+    async def provision_records(self, info: Info) -> list[ProvisionRecord]:
+        rows = await info.context.loaders.records_of_customer.load(self._row.id)
+        return [ProvisionRecord.from_row(r) for r in rows]
+
+
+@strawberry.type(description="Something in the registry that needs attention, and what to do about it.")
+class Finding:
+    code: str = strawberry.field(description="Stable code, e.g. CONTRACT_EXPIRING_SOON, ASSESSMENT_OVERDUE.")
+    severity: Severity
+    subject: Node | None = strawberry.field(description="The contract, subcontractor, request or provision concerned.")
+    message: str = strawberry.field(description="What is wrong and what to do.")
+
+
+@strawberry.type(description="Whose data a party's breach would touch, and whether APPI Art. 26 makes it reportable.")
+class BreachImpact:
+    party: Party
+    data_items: list[DataItem]
+    affected_customers: int
+    reportable: bool = strawberry.field(description="APPI Art. 26 report to the regulator is required.")
+    reasons: list[str]
+
+
+@strawberry.type
+class SubcontractorEdge:
+    cursor: str
+    node: Subcontractor
+
+
+@strawberry.type(description="A page of subcontractors.")
+class SubcontractorConnection:
+    edges: list[SubcontractorEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page) -> "SubcontractorConnection":
+        edges = [SubcontractorEdge(cursor=ids.encode_cursor(r.id), node=Subcontractor.from_row(r)) for r in page.items]
+        return cls(edges=edges, page_info=_page_info(page, edges), total_count=page.total)
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type(description="A page of customers.")
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page) -> "CustomerConnection":
+        edges = [CustomerEdge(cursor=ids.encode_cursor(r.id), node=Customer.from_row(r)) for r in page.items]
+        return cls(edges=edges, page_info=_page_info(page, edges), total_count=page.total)
+
+
+_NODE_TYPES: dict[type, Any] = {
+    models.Business: Business, models.Purpose: Purpose, models.DataItem: DataItem,
+    models.Subcontractor: Subcontractor, models.Contract: Contract, models.Entrustment: Entrustment,
+    models.ThirdPartyRecipient: ThirdPartyRecipient, models.Provision: Provision,
+    models.ProvisionRecord: ProvisionRecord, models.Customer: Customer,
+    models.DataSubjectRequest: DataSubjectRequest,
+}
+MODELS_BY_NAME = {model.__name__: model for model in _NODE_TYPES} | {"AuditEvent": models.AuditEvent}
+
+
+def node_of(row: Any, info: Info) -> Node:
+    """The GraphQL object for any registry row that is a Node."""
+    if isinstance(row, models.AuditEvent):
+        return AuditEvent.from_row(row, info)
+    return _NODE_TYPES[type(row)].from_row(row)
+
+
+def party_of(row: Any) -> Party:
+    return _NODE_TYPES[type(row)].from_row(row)
