@@ -1,0 +1,368 @@
+"""Contracts between a business and a subcontractor, and what they entrust (seed §9).
+
+Lifecycle (DESIGN.md "Domain"): DRAFT -> UNDER_REVIEW -> ACTIVE <-> SUSPENDED,
+ACTIVE|SUSPENDED -> TERMINATED, DRAFT|UNDER_REVIEW -> TERMINATED. EXPIRED is never
+stored: a contract reads as EXPIRED once its expiry date has passed. Activation is where
+APPI Art. 25's supervision is enforced: an adequate management system, the required
+clauses, and the parent's consent for a re-entrustment.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import subcontractors
+from registry.audit import record, snapshot
+from registry.businesses import get_business, resolve_item_codes, resolve_purpose_codes
+from registry.enums import AssessmentResult, ContractClause, ContractStatus
+from registry.errors import (
+    Duplicate,
+    InvalidTransition,
+    ManagementSystemInadequate,
+    MissingContractClauses,
+    NotFound,
+    RegistryError,
+    SubEntrustmentNotPermitted,
+    raise_all,
+)
+from registry.models import (
+    Contract,
+    DataItem,
+    Entrustment,
+    EntrustmentDataItem,
+    EntrustmentPurpose,
+    Purpose,
+)
+from registry.pages import group_by
+from registry.validation import (
+    check_version,
+    insert_unique,
+    optional_text,
+    require_codes,
+    require_member,
+    require_name,
+    require_order,
+    update_versioned,
+)
+
+S = ContractStatus
+REQUIRED_CLAUSES = frozenset(
+    {
+        ContractClause.CONFIDENTIALITY,
+        ContractClause.PURPOSE_LIMITATION,
+        ContractClause.SECURITY_MEASURES,
+        ContractClause.BREACH_NOTIFICATION,
+        ContractClause.RETURN_OR_DELETION,
+    }
+)
+ALLOWED_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
+    S.DRAFT: frozenset({S.UNDER_REVIEW, S.TERMINATED}),
+    S.UNDER_REVIEW: frozenset({S.ACTIVE, S.TERMINATED}),
+    S.ACTIVE: frozenset({S.SUSPENDED, S.TERMINATED}),
+    S.SUSPENDED: frozenset({S.ACTIVE, S.TERMINATED}),
+    S.TERMINATED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+ADEQUATE = frozenset({AssessmentResult.ADEQUATE, AssessmentResult.CONDITIONAL})
+
+
+def effective_status(contract: Contract, today: date) -> ContractStatus:
+    """The status a contract reads as: EXPIRED once `expires_on` has passed, whatever was stored."""
+    return S.EXPIRED if contract.expires_on < today else S(contract.status)
+
+
+def current_statuses(contracts: Iterable[Contract], *, today: date) -> dict[int, ContractStatus]:
+    """Per subcontractor, the status read on `today` of its current contract: the one with
+    the latest effective_from on or before today, else the latest effective_from overall."""
+
+    def rank(c: Contract):
+        return (c.effective_from <= today, c.effective_from, c.id)
+
+    current: dict[int, Contract] = {}
+    for c in contracts:
+        if c.subcontractor_id not in current or rank(c) > rank(current[c.subcontractor_id]):
+            current[c.subcontractor_id] = c
+    return {sid: effective_status(c, today) for sid, c in current.items()}
+
+
+async def create_contract(
+    session: AsyncSession,
+    *,
+    actor: str,
+    subcontractor_id: int,
+    business_code: str,
+    reference: str,
+    effective_from: date,
+    expires_on: date,
+    signed_on: date | None = None,
+    clauses: Iterable[ContractClause],
+) -> Contract:
+    """A DRAFT contract, version 1; its reference is unique within the business."""
+    sub = await subcontractors.get_subcontractor(session, subcontractor_id, field="subcontractorId")
+    business = await get_business(session, business_code)
+    reference = require_name(reference, field="reference", max_length=100)
+    require_order(effective_from, expires_on, field="expiresOn")
+    members = (require_member(c, ContractClause, field="clauses") for c in clauses)
+    contract = Contract(
+        business_id=business.id,
+        subcontractor_id=sub.id,
+        reference=reference,
+        status=S.DRAFT,
+        signed_on=signed_on,
+        effective_from=effective_from,
+        expires_on=expires_on,
+        clauses=[str(c) for c in dict.fromkeys(members)],
+    )
+    duplicate = Duplicate(f"contract {reference!r} exists in {business.code}", field="reference")
+    taken = select(Contract.id).where(
+        Contract.business_id == business.id, Contract.reference == reference
+    )
+    if (await session.exec(taken)).first() is not None:
+        raise duplicate
+    await insert_unique(session, contract, duplicate)
+    await record(
+        session,
+        actor=actor,
+        action="contract.create",
+        entity=contract,
+        before=None,
+        after=snapshot(contract),
+    )
+    await session.commit()
+    return contract
+
+
+async def transition_contract(
+    session: AsyncSession,
+    *,
+    actor: str,
+    id: int,
+    expected_version: int,
+    to: ContractStatus,
+    today: date,
+    reason: str | None = None,
+) -> Contract:
+    """Move a contract along its lifecycle, from its stored status; activation applies
+    every rule of DESIGN.md "Rules" and reports all that fail."""
+    contract = await get_contract(session, id)
+    check_version(contract, expected_version)
+    to = require_member(to, ContractStatus, field="to")
+    stored = S(contract.status)
+    if to not in ALLOWED_TRANSITIONS[stored]:
+        raise InvalidTransition(f"a {stored} contract cannot move to {to}", field="to")
+    if to is S.ACTIVE:
+        await _check_activation(session, contract, today)
+    before = snapshot(contract)
+    await update_versioned(session, contract, expected_version=expected_version, status=to)
+    await record(
+        session,
+        actor=actor,
+        action="contract.transition",
+        entity=contract,
+        before=before,
+        after=snapshot(contract, reason=reason),
+    )
+    await session.commit()
+    return contract
+
+
+async def _check_activation(session: AsyncSession, contract: Contract, today: date) -> None:
+    if contract.expires_on < today:
+        raise InvalidTransition(
+            f"contract {contract.reference} expired on {contract.expires_on} and cannot be "
+            "activated; create a new contract instead",
+            field="to",
+        )
+    raise_all(
+        [
+            problem
+            for problem in [
+                await _management_system_problem(session, contract),
+                _clauses_problem(contract),
+                await _consent_problem(session, contract, today),
+            ]
+            if problem is not None
+        ]
+    )
+
+
+async def _management_system_problem(session, contract: Contract) -> RegistryError | None:
+    """The subcontractor's latest assessment must be ADEQUATE or CONDITIONAL (APPI Art. 25)."""
+    system = (await subcontractors.management_systems(session, [contract.subcontractor_id]))[
+        contract.subcontractor_id
+    ]
+    if system.assessment_result in ADEQUATE:
+        return None
+    return ManagementSystemInadequate(
+        f"the subcontractor's management system is {system.assessment_result}; record an "
+        "ADEQUATE or CONDITIONAL assessment before activating",
+        field="to",
+    )
+
+
+def _clauses_problem(contract: Contract) -> RegistryError | None:
+    missing = sorted(REQUIRED_CLAUSES - set(contract.clauses))
+    if not missing:
+        return None
+    return MissingContractClauses(
+        f"the contract lacks the required clauses: {', '.join(missing)}", field="to"
+    )
+
+
+async def _consent_problem(session, contract: Contract, today: date) -> RegistryError | None:
+    """A re-entrusted subcontractor needs its parent to hold an ACTIVE contract with the
+    same business that consents to sub-entrustment."""
+    sub = await subcontractors.get_subcontractor(session, contract.subcontractor_id)
+    if sub.parent_id is None:
+        return None
+    stmt = select(Contract).where(
+        Contract.subcontractor_id == sub.parent_id, Contract.business_id == contract.business_id
+    )
+    for parent_contract in await session.exec(stmt):
+        if (
+            effective_status(parent_contract, today) is S.ACTIVE
+            and ContractClause.SUB_ENTRUSTMENT_CONSENT in parent_contract.clauses
+        ):
+            return None
+    return SubEntrustmentNotPermitted(
+        "the parent subcontractor has no ACTIVE contract with this business consenting to "
+        "sub-entrustment (SUB_ENTRUSTMENT_CONSENT)",
+        field="to",
+    )
+
+
+async def add_entrustment(
+    session: AsyncSession,
+    *,
+    actor: str,
+    contract_id: int,
+    purpose_codes: Iterable[str],
+    data_item_codes: Iterable[str],
+    description: str | None = None,
+) -> Entrustment:
+    """Entrust purposes x data items under a contract; both come from the contract's own
+    business (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version."""
+    contract = await get_contract(session, contract_id, field="contractId")
+    purposes, items = await _resolve_scope(session, contract, purpose_codes, data_item_codes)
+    description = optional_text(description, field="description", max_length=2000)
+    entrustment = Entrustment(contract_id=contract.id, description=description)
+    session.add(entrustment)
+    await session.flush()
+    session.add_all(
+        [EntrustmentPurpose(entrustment_id=entrustment.id, purpose_id=p.id) for p in purposes]
+    )
+    session.add_all(
+        [EntrustmentDataItem(entrustment_id=entrustment.id, data_item_id=i.id) for i in items]
+    )
+    await update_versioned(session, contract, expected_version=contract.version)
+    after = snapshot(entrustment, **_codes(purposes, items))
+    await record(
+        session, actor=actor, action="entrustment.add", entity=entrustment, before=None, after=after
+    )
+    await session.commit()
+    return entrustment
+
+
+async def _resolve_scope(session, contract, purpose_codes, data_item_codes):
+    results, problems = [], []
+    for codes, resolve, field in [
+        (purpose_codes, resolve_purpose_codes, "purposeCodes"),
+        (data_item_codes, resolve_item_codes, "dataItemCodes"),
+    ]:
+        try:
+            wanted = require_codes(codes, field=field)
+            results.append(
+                await resolve(session, contract.business_id, wanted, field=field, scoped=True)
+            )
+        except RegistryError as problem:
+            problems.append(problem)
+    raise_all(problems)
+    return results
+
+
+async def remove_entrustment(session: AsyncSession, *, actor: str, id: int) -> Entrustment:
+    """Withdraw an entrustment; returns what was removed. Bumps the contract's version."""
+    entrustment = await get_entrustment(session, id)
+    contract = await get_contract(session, entrustment.contract_id)
+    purposes, items = await entrustment_links(session, [id])
+    before = snapshot(entrustment, **_codes(purposes[id], items[id]))
+    for link in (EntrustmentPurpose, EntrustmentDataItem):
+        await session.exec(sa.delete(link).where(link.entrustment_id == id))
+    await session.delete(entrustment)
+    await session.flush()
+    await update_versioned(session, contract, expected_version=contract.version)
+    await record(
+        session, actor=actor, action="entrustment.remove", entity=entrustment, before=before, after=None
+    )
+    await session.commit()
+    return entrustment
+
+
+async def get_contract(session: AsyncSession, id: int, *, field: str = "id") -> Contract:
+    contract = await session.get(Contract, id)
+    if contract is None:
+        raise NotFound(f"no contract {id}", field=field)
+    return contract
+
+
+async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id") -> Entrustment:
+    entrustment = await session.get(Entrustment, id)
+    if entrustment is None:
+        raise NotFound(f"no entrustment {id}", field=field)
+    return entrustment
+
+
+async def contracts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Contract]:
+    """The contracts found among `ids` (an unknown id is simply absent)."""
+    rows = await session.exec(select(Contract).where(Contract.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def contracts_of_subcontractors(
+    session: AsyncSession, subcontractor_ids: Iterable[int]
+) -> dict[int, list[Contract]]:
+    """Each subcontractor's contracts, oldest effective first."""
+    ids = list(subcontractor_ids)
+    stmt = select(Contract).where(Contract.subcontractor_id.in_(set(ids)))
+    rows = await session.exec(stmt.order_by(Contract.effective_from, Contract.id))
+    return group_by(ids, rows, lambda c: c.subcontractor_id)
+
+
+async def entrustments_of(
+    session: AsyncSession, contract_ids: Iterable[int]
+) -> dict[int, list[Entrustment]]:
+    ids = list(contract_ids)
+    stmt = select(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
+    return group_by(ids, await session.exec(stmt), lambda e: e.contract_id)
+
+
+async def entrustment_links(
+    session: AsyncSession, entrustment_ids: Iterable[int]
+) -> tuple[dict[int, list[Purpose]], dict[int, list[DataItem]]]:
+    """The purposes (by ordinal) and data items (by id) each entrustment names."""
+    ids = list(entrustment_ids)
+    purposes = await session.exec(
+        select(EntrustmentPurpose.entrustment_id, Purpose)
+        .join(Purpose, Purpose.id == EntrustmentPurpose.purpose_id)
+        .where(EntrustmentPurpose.entrustment_id.in_(set(ids)))
+        .order_by(Purpose.ordinal, Purpose.id)
+    )
+    items = await session.exec(
+        select(EntrustmentDataItem.entrustment_id, DataItem)
+        .join(DataItem, DataItem.id == EntrustmentDataItem.data_item_id)
+        .where(EntrustmentDataItem.entrustment_id.in_(set(ids)))
+        .order_by(DataItem.id)
+    )
+    return _pairs(ids, purposes), _pairs(ids, items)
+
+
+def _pairs(ids, rows) -> dict:
+    grouped = group_by(ids, rows, lambda row: row[0])
+    return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}
+
+
+def _codes(purposes, items) -> dict[str, list[str]]:
+    return {"purpose_codes": [p.code for p in purposes], "data_item_codes": [i.code for i in items]}

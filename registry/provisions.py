@@ -1,0 +1,273 @@
+"""Provision of personal data to third parties (seed §7, APPI Art. 27-29).
+
+A provision says which of a business's items go to which recipient, for which purposes,
+on which legal basis. Each actual provision about a customer is recorded (Art. 29) and the
+record kept for three years.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.audit import record, snapshot
+from registry.businesses import get_business, resolve_item_codes, resolve_purpose_codes
+from registry.customers import get_customer
+from registry.enums import LegalBasis, RequestKind, RequestStatus
+from registry.errors import InvalidInput, NotFound, RegistryError, raise_all
+from registry.models import (
+    CustomerDataItem,
+    DataItem,
+    DataSubjectRequest,
+    Provision,
+    ProvisionDataItem,
+    ProvisionPurpose,
+    ProvisionRecord,
+    ProvisionRecordDataItem,
+    Purpose,
+    ThirdPartyRecipient,
+)
+from registry.pages import group_by
+from registry.validation import require_codes, require_country, require_member, require_name
+
+RETENTION_YEARS = 3  # APPI Enforcement Rules Art. 21: records kept for three years
+
+
+async def create_recipient(
+    session: AsyncSession, *, actor: str, name: str, country: str, kind: str
+) -> ThirdPartyRecipient:
+    """A third party personal data may be provided to; its country makes a provision a
+    foreign one when outside Japan (Art. 28)."""
+    recipient = ThirdPartyRecipient(
+        name=require_name(name, field="name"),
+        country=require_country(country),
+        kind=require_name(kind, field="kind", max_length=100),
+    )
+    session.add(recipient)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="recipient.create",
+        entity=recipient,
+        before=None,
+        after=snapshot(recipient),
+    )
+    await session.commit()
+    return recipient
+
+
+async def create_provision(
+    session: AsyncSession,
+    *,
+    actor: str,
+    business_code: str,
+    recipient_id: int,
+    purpose_codes: Iterable[str],
+    data_item_codes: Iterable[str],
+    legal_basis: LegalBasis,
+    active: bool = True,
+) -> Provision:
+    """Which of the business's own purposes and items go to the recipient, and on what
+    legal basis (Art. 27: consent, law, or opt-out)."""
+    business = await get_business(session, business_code)
+    recipient = await _get(session, ThirdPartyRecipient, recipient_id, field="recipientId")
+    legal_basis = require_member(legal_basis, LegalBasis, field="legalBasis")
+    purposes, items = await _resolve(session, business.id, purpose_codes, data_item_codes)
+    provision = Provision(
+        business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis, active=active
+    )
+    session.add(provision)
+    await session.flush()
+    session.add_all([ProvisionPurpose(provision_id=provision.id, purpose_id=p.id) for p in purposes])
+    session.add_all([ProvisionDataItem(provision_id=provision.id, data_item_id=i.id) for i in items])
+    await session.flush()
+    after = snapshot(
+        provision, purpose_codes=[p.code for p in purposes], data_item_codes=[i.code for i in items]
+    )
+    await record(
+        session, actor=actor, action="provision.create", entity=provision, before=None, after=after
+    )
+    await session.commit()
+    return provision
+
+
+async def _resolve(session, business_id, purpose_codes, data_item_codes):
+    results, problems = [], []
+    for codes, resolve, field in [
+        (purpose_codes, resolve_purpose_codes, "purposeCodes"),
+        (data_item_codes, resolve_item_codes, "dataItemCodes"),
+    ]:
+        try:
+            wanted = require_codes(codes, field=field)
+            results.append(await resolve(session, business_id, wanted, field=field, scoped=True))
+        except RegistryError as problem:
+            problems.append(problem)
+    raise_all(problems)
+    return results
+
+
+async def record_provision(
+    session: AsyncSession,
+    *,
+    actor: str,
+    provision_id: int,
+    customer_id: int,
+    provided_on: date,
+    data_item_codes: Iterable[str],
+) -> ProvisionRecord:
+    """The Art. 29 record of providing a customer's items under an active provision: the
+    items must be the provision's and held for the customer, and the customer must not
+    have stopped third-party provision (a completed STOP_THIRD_PARTY_PROVISION resolved on
+    or before `provided_on`, Art. 35(5))."""
+    provision = await _get(session, Provision, provision_id, field="provisionId")
+    customer = await get_customer(session, customer_id, field="customerId")
+    if not provision.active:
+        raise InvalidInput(f"provision {provision_id} is not active", field="provisionId")
+    if customer.business_id != provision.business_id:
+        raise InvalidInput(
+            "the customer belongs to another business than the provision", field="customerId"
+        )
+    codes = require_codes(data_item_codes, field="dataItemCodes")
+    items = await resolve_item_codes(session, provision.business_id, codes, field="dataItemCodes")
+    await _check_items(session, provision.id, customer.id, items)
+    await _check_not_stopped(session, customer.id, provided_on)
+    row = ProvisionRecord(
+        provision_id=provision.id,
+        customer_id=customer.id,
+        provided_on=provided_on,
+        retain_until=_years_after(provided_on, RETENTION_YEARS),
+    )
+    session.add(row)
+    await session.flush()
+    session.add_all([ProvisionRecordDataItem(record_id=row.id, data_item_id=i.id) for i in items])
+    await session.flush()
+    after = snapshot(row, data_item_codes=[i.code for i in items])
+    await record(session, actor=actor, action="provision.record", entity=row, before=None, after=after)
+    await session.commit()
+    return row
+
+
+async def _check_items(session, provision_id: int, customer_id: int, items: list[DataItem]) -> None:
+    _, provided = await provision_links(session, [provision_id])
+    outside = [i.code for i in items if i.id not in {p.id for p in provided[provision_id]}]
+    if outside:
+        raise InvalidInput(f"the provision does not cover {', '.join(outside)}", field="dataItemCodes")
+    held_ids = set(
+        (
+            await session.exec(
+                select(CustomerDataItem.data_item_id).where(CustomerDataItem.customer_id == customer_id)
+            )
+        ).all()
+    )
+    not_held = [i.code for i in items if i.id not in held_ids]
+    if not_held:
+        raise InvalidInput(f"{', '.join(not_held)} not held for this customer", field="dataItemCodes")
+
+
+async def _check_not_stopped(session, customer_id: int, provided_on: date) -> None:
+    stmt = select(DataSubjectRequest.resolved_on).where(
+        DataSubjectRequest.customer_id == customer_id,
+        DataSubjectRequest.kind == RequestKind.STOP_THIRD_PARTY_PROVISION,
+        DataSubjectRequest.status == RequestStatus.COMPLETED,
+        DataSubjectRequest.resolved_on <= provided_on,
+    )
+    stopped_on = (await session.exec(stmt)).first()
+    if stopped_on is not None:
+        raise InvalidInput(
+            f"the customer stopped third-party provision on {stopped_on}", field="providedOn"
+        )
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+async def _get(session, model, id: int, *, field: str):
+    row = await session.get(model, id)
+    if row is None:
+        raise NotFound(f"no {model.__name__} {id}", field=field)
+    return row
+
+
+async def list_recipients(session: AsyncSession) -> list[ThirdPartyRecipient]:
+    return list((await session.exec(select(ThirdPartyRecipient).order_by(ThirdPartyRecipient.id))).all())
+
+
+async def recipients_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, ThirdPartyRecipient]:
+    """The recipients found among `ids` (an unknown id is simply absent)."""
+    return await _by_ids(session, ThirdPartyRecipient, ids)
+
+
+async def provisions_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Provision]:
+    return await _by_ids(session, Provision, ids)
+
+
+async def records_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, ProvisionRecord]:
+    return await _by_ids(session, ProvisionRecord, ids)
+
+
+async def _by_ids(session, model, ids):
+    rows = await session.exec(select(model).where(model.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def provisions_of_recipients(
+    session: AsyncSession, recipient_ids: Iterable[int]
+) -> dict[int, list[Provision]]:
+    ids = list(recipient_ids)
+    stmt = select(Provision).where(Provision.recipient_id.in_(set(ids))).order_by(Provision.id)
+    return group_by(ids, await session.exec(stmt), lambda p: p.recipient_id)
+
+
+async def provision_links(
+    session: AsyncSession, provision_ids: Iterable[int]
+) -> tuple[dict[int, list[Purpose]], dict[int, list[DataItem]]]:
+    """The purposes (by ordinal) and data items (by id) each provision names."""
+    ids = list(provision_ids)
+    purposes = await session.exec(
+        select(ProvisionPurpose.provision_id, Purpose)
+        .join(Purpose, Purpose.id == ProvisionPurpose.purpose_id)
+        .where(ProvisionPurpose.provision_id.in_(set(ids)))
+        .order_by(Purpose.ordinal, Purpose.id)
+    )
+    items = await session.exec(
+        select(ProvisionDataItem.provision_id, DataItem)
+        .join(DataItem, DataItem.id == ProvisionDataItem.data_item_id)
+        .where(ProvisionDataItem.provision_id.in_(set(ids)))
+        .order_by(DataItem.id)
+    )
+    return _pairs(ids, purposes), _pairs(ids, items)
+
+
+async def records_of_customers(
+    session: AsyncSession, customer_ids: Iterable[int]
+) -> dict[int, list[ProvisionRecord]]:
+    """Each customer's provision records, newest provision first (Art. 33(5) disclosure)."""
+    ids = list(customer_ids)
+    stmt = (
+        select(ProvisionRecord)
+        .where(ProvisionRecord.customer_id.in_(set(ids)))
+        .order_by(ProvisionRecord.provided_on.desc(), ProvisionRecord.id.desc())
+    )
+    return group_by(ids, await session.exec(stmt), lambda r: r.customer_id)
+
+
+async def record_items(session: AsyncSession, record_ids: Iterable[int]) -> dict[int, list[DataItem]]:
+    ids = list(record_ids)
+    stmt = (
+        select(ProvisionRecordDataItem.record_id, DataItem)
+        .join(DataItem, DataItem.id == ProvisionRecordDataItem.data_item_id)
+        .where(ProvisionRecordDataItem.record_id.in_(set(ids)))
+        .order_by(DataItem.id)
+    )
+    return _pairs(ids, await session.exec(stmt))
+
+
+def _pairs(ids, rows) -> dict:
+    grouped = group_by(ids, rows, lambda row: row[0])
+    return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}

@@ -1,0 +1,121 @@
+"""Data-subject requests (seed §8, §10; APPI Art. 33-35).
+
+RECEIVED -> IN_PROGRESS -> COMPLETED | REJECTED. APPI asks for action "without delay" and
+fixes no number of days, so the due date is receipt plus a setting (default 14 days). A
+completed request takes effect from its resolution date, in the business's time zone.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.audit import record, snapshot
+from registry.clock import Clock
+from registry.customers import get_customer
+from registry.enums import RequestKind, RequestStatus
+from registry.errors import InvalidInput, InvalidTransition, NotFound
+from registry.models import DataSubjectRequest
+from registry.pages import group_by
+from registry.validation import optional_text, require_member, update_versioned
+
+R = RequestStatus
+ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    R.RECEIVED: frozenset({R.IN_PROGRESS}),
+    R.IN_PROGRESS: frozenset({R.COMPLETED, R.REJECTED}),
+    R.COMPLETED: frozenset(),
+    R.REJECTED: frozenset(),
+}
+RESOLVED = frozenset({R.COMPLETED, R.REJECTED})
+
+
+async def submit_request(
+    session: AsyncSession,
+    *,
+    actor: str,
+    customer_id: int,
+    kind: RequestKind,
+    clock: Clock,
+    detail: str | None = None,
+    due_days: int = 14,
+) -> DataSubjectRequest:
+    """A request RECEIVED now, due `due_days` days after today."""
+    customer = await get_customer(session, customer_id, field="customerId")
+    kind = require_member(kind, RequestKind, field="kind")
+    if due_days < 0:
+        raise InvalidInput("a request cannot be due before it is received", field="dueDays")
+    request = DataSubjectRequest(
+        customer_id=customer.id,
+        kind=kind,
+        status=R.RECEIVED,
+        detail=optional_text(detail, field="detail", max_length=4000),
+        received_at=clock.now(),
+        due_on=clock.today() + timedelta(days=due_days),
+    )
+    session.add(request)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="request.submit",
+        entity=request,
+        before=None,
+        after=snapshot(request),
+    )
+    await session.commit()
+    return request
+
+
+async def transition_request(
+    session: AsyncSession,
+    *,
+    actor: str,
+    id: int,
+    to: RequestStatus,
+    clock: Clock,
+    note: str | None = None,
+) -> DataSubjectRequest:
+    """Move a request along its lifecycle; resolving it stamps when (and on which local
+    date) it took effect."""
+    request = await get_request(session, id)
+    to = require_member(to, RequestStatus, field="to")
+    if to not in ALLOWED_TRANSITIONS[R(request.status)]:
+        raise InvalidTransition(f"a {request.status} request cannot move to {to}", field="to")
+    values = {"status": to}
+    if note is not None:
+        values["note"] = optional_text(note, field="note", max_length=4000)
+    if to in RESOLVED:
+        values |= {"resolved_at": clock.now(), "resolved_on": clock.today()}
+    before = snapshot(request)
+    await update_versioned(session, request, expected_version=request.version, **values)
+    await record(
+        session,
+        actor=actor,
+        action="request.transition",
+        entity=request,
+        before=before,
+        after=snapshot(request),
+    )
+    await session.commit()
+    return request
+
+
+async def get_request(session: AsyncSession, id: int, *, field: str = "id") -> DataSubjectRequest:
+    request = await session.get(DataSubjectRequest, id)
+    if request is None:
+        raise NotFound(f"no request {id}", field=field)
+    return request
+
+
+async def requests_of(
+    session: AsyncSession, customer_ids: Iterable[int]
+) -> dict[int, list[DataSubjectRequest]]:
+    """Each customer's requests, newest first."""
+    ids = list(customer_ids)
+    stmt = (
+        select(DataSubjectRequest)
+        .where(DataSubjectRequest.customer_id.in_(set(ids)))
+        .order_by(DataSubjectRequest.received_at.desc(), DataSubjectRequest.id.desc())
+    )
+    return group_by(ids, await session.exec(stmt), lambda r: r.customer_id)

@@ -1,0 +1,275 @@
+"""Subcontractors: the parties a business entrusts personal data to (seed §9, APPI Art. 25).
+
+Each has a management system (certifications and the latest assessment, i.e. the one
+with the latest `assessed_on`) and, when it was re-entrusted by another subcontractor,
+a parent.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import contracts
+from registry.audit import record, snapshot
+from registry.enums import AssessmentResult, Certification, ContractStatus
+from registry.errors import InvalidInput, NotFound
+from registry.models import (
+    Assessment,
+    Contract,
+    DataItem,
+    Entrustment,
+    EntrustmentDataItem,
+    EntrustmentPurpose,
+    Purpose,
+    Subcontractor,
+)
+from registry.pages import Page, paginate
+from registry.validation import (
+    check_corporate_number,
+    check_version,
+    optional_text,
+    require_country,
+    require_member,
+    require_name,
+    require_order,
+    update_versioned,
+)
+
+EDITABLE = frozenset({"name", "country", "corporate_number", "certifications"})
+
+
+@dataclass(frozen=True)
+class ManagementSystem:
+    certifications: list[Certification]
+    assessment_result: AssessmentResult
+    last_assessed_on: date | None
+    next_assessment_due_on: date | None
+
+
+@dataclass(frozen=True)
+class SubcontractorFilter:
+    name_contains: str | None = None
+    contract_status: ContractStatus | None = None
+    country: str | None = None
+    data_item_code: str | None = None
+    purpose_code: str | None = None
+
+
+async def create_subcontractor(
+    session: AsyncSession,
+    *,
+    actor: str,
+    name: str,
+    country: str,
+    corporate_number: str | None = None,
+    parent_id: int | None = None,
+    certifications: Iterable[Certification] = (),
+) -> Subcontractor:
+    """A new subcontractor, version 1; a parent, when given, is the subcontractor that
+    re-entrusted the data to this one and must exist."""
+    sub = Subcontractor(
+        name=require_name(name, field="name"),
+        country=require_country(country),
+        corporate_number=check_corporate_number(corporate_number),
+        parent_id=parent_id,
+        certifications=_certifications(certifications),
+    )
+    if parent_id is not None and await find_subcontractor(session, parent_id) is None:
+        raise NotFound(f"no subcontractor {parent_id} to be the parent", field="parentId")
+    session.add(sub)
+    await session.flush()
+    await record(
+        session, actor=actor, action="subcontractor.create", entity=sub, before=None, after=snapshot(sub)
+    )
+    await session.commit()
+    return sub
+
+
+async def update_subcontractor(
+    session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any]
+) -> Subcontractor:
+    """Change a subcontractor's name, country, corporate number (None clears it) or
+    certifications, as of the version the caller read; absent keys stay unchanged."""
+    sub = await get_subcontractor(session, id)
+    check_version(sub, expected_version)
+    values = _checked_changes(changes)
+    before = snapshot(sub)
+    await update_versioned(session, sub, expected_version=expected_version, **values)
+    await record(
+        session,
+        actor=actor,
+        action="subcontractor.update",
+        entity=sub,
+        before=before,
+        after=snapshot(sub),
+    )
+    await session.commit()
+    return sub
+
+
+async def record_assessment(
+    session: AsyncSession,
+    *,
+    actor: str,
+    subcontractor_id: int,
+    result: AssessmentResult,
+    assessed_on: date,
+    next_due_on: date | None = None,
+    note: str | None = None,
+) -> Subcontractor:
+    """Record an assessment of the subcontractor's management system (APPI Art. 25: the
+    business supervises its entrusted parties); the latest `assessed_on` counts."""
+    sub = await get_subcontractor(session, subcontractor_id, field="subcontractorId")
+    result = require_member(result, AssessmentResult, field="result")
+    if result is AssessmentResult.NOT_ASSESSED:
+        raise InvalidInput("an assessment has a result other than NOT_ASSESSED", field="result")
+    if next_due_on is not None:
+        require_order(assessed_on, next_due_on, field="nextDueOn")
+    assessment = Assessment(
+        subcontractor_id=sub.id,
+        result=result,
+        assessed_on=assessed_on,
+        next_due_on=next_due_on,
+        note=optional_text(note, field="note", max_length=2000),
+    )
+    system = (await management_systems(session, [sub.id]))[sub.id]
+    before = snapshot(sub, management_system=_plain_system(system))
+    session.add(assessment)
+    await session.flush()
+    await update_versioned(session, sub, expected_version=sub.version)
+    after = snapshot(sub, assessment=snapshot(assessment))
+    await record(
+        session, actor=actor, action="subcontractor.assess", entity=sub, before=before, after=after
+    )
+    await session.commit()
+    return sub
+
+
+async def find_subcontractor(session: AsyncSession, id: int) -> Subcontractor | None:
+    return await session.get(Subcontractor, id)
+
+
+async def get_subcontractor(session: AsyncSession, id: int, *, field: str = "id") -> Subcontractor:
+    sub = await find_subcontractor(session, id)
+    if sub is None:
+        raise NotFound(f"no subcontractor {id}", field=field)
+    return sub
+
+
+async def subcontractors_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Subcontractor]:
+    """The subcontractors found among `ids` (an unknown id is simply absent)."""
+    rows = await session.exec(select(Subcontractor).where(Subcontractor.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def management_systems(
+    session: AsyncSession, subcontractor_ids: Iterable[int]
+) -> dict[int, ManagementSystem]:
+    """Each subcontractor's certifications and latest assessment (NOT_ASSESSED if none)."""
+    ids = set(subcontractor_ids)
+    subs = await subcontractors_by_ids(session, ids)
+    stmt = select(Assessment).where(Assessment.subcontractor_id.in_(ids))
+    stmt = stmt.order_by(Assessment.assessed_on, Assessment.id)
+    latest = {a.subcontractor_id: a for a in await session.exec(stmt)}
+    return {sid: _system(sub, latest.get(sid)) for sid, sub in subs.items()}
+
+
+async def current_contract_statuses(
+    session: AsyncSession, subcontractor_ids: Iterable[int], *, today: date
+) -> dict[int, ContractStatus | None]:
+    """The status, as read on `today`, of each subcontractor's current contract: the one
+    with the latest effective_from on or before today, else the latest overall."""
+    ids = set(subcontractor_ids)
+    rows = (await session.exec(select(Contract).where(Contract.subcontractor_id.in_(ids)))).all()
+    return {sid: None for sid in ids} | contracts.current_statuses(rows, today=today)
+
+
+async def list_subcontractors(
+    session: AsyncSession,
+    *,
+    today: date,
+    first: int = 50,
+    after_id: int | None = None,
+    filter: SubcontractorFilter | None = None,
+) -> Page[Subcontractor]:
+    """Subcontractors in id order, narrowed by `filter`."""
+    stmt = await _filtered(session, filter or SubcontractorFilter(), today=today)
+    return await paginate(session, stmt, first=first, after_id=after_id, id_col=Subcontractor.id)
+
+
+async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: date):
+    stmt = select(Subcontractor)
+    if f.name_contains:
+        pattern = (
+            "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(Subcontractor.name.ilike(pattern, escape="\\"))
+    if f.country:
+        stmt = stmt.where(Subcontractor.country == f.country.strip().upper())
+    if f.contract_status is not None:
+        rows = (await session.exec(select(Contract))).all()
+        statuses = contracts.current_statuses(rows, today=today)
+        wanted = [sid for sid, status in statuses.items() if status == f.contract_status]
+        stmt = stmt.where(Subcontractor.id.in_(wanted))
+    if f.data_item_code:
+        entrusting = _entrusting(
+            EntrustmentDataItem, EntrustmentDataItem.data_item_id, DataItem, f.data_item_code
+        )
+        stmt = stmt.where(Subcontractor.id.in_(entrusting))
+    if f.purpose_code:
+        entrusting = _entrusting(
+            EntrustmentPurpose, EntrustmentPurpose.purpose_id, Purpose, f.purpose_code
+        )
+        stmt = stmt.where(Subcontractor.id.in_(entrusting))
+    return stmt
+
+
+def _entrusting(link, link_col, model, code: str):
+    """Ids of subcontractors with an entrustment naming a purpose or item coded `code`."""
+    return (
+        select(Contract.subcontractor_id)
+        .join(Entrustment, Entrustment.contract_id == Contract.id)
+        .join(link, link.entrustment_id == Entrustment.id)
+        .join(model, model.id == link_col)
+        .where(model.code == code)
+    )
+
+
+def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise InvalidInput(f"cannot change {sorted(unknown)}", field=sorted(unknown)[0])
+    checks = {
+        "name": lambda v: require_name(v, field="name"),
+        "country": require_country,
+        "corporate_number": check_corporate_number,
+        "certifications": _certifications,
+    }
+    return {key: checks[key](value) for key, value in changes.items()}
+
+
+def _certifications(values: Iterable[Certification] | None) -> list[str]:
+    members = (require_member(v, Certification, field="certifications") for v in values or ())
+    return [str(c) for c in dict.fromkeys(members)]
+
+
+def _system(sub: Subcontractor, latest: Assessment | None) -> ManagementSystem:
+    return ManagementSystem(
+        certifications=[Certification(c) for c in sub.certifications],
+        assessment_result=latest.result if latest else AssessmentResult.NOT_ASSESSED,
+        last_assessed_on=latest.assessed_on if latest else None,
+        next_assessment_due_on=latest.next_due_on if latest else None,
+    )
+
+
+def _plain_system(system: ManagementSystem) -> dict[str, Any]:
+    return {
+        "assessment_result": str(system.assessment_result),
+        "last_assessed_on": system.last_assessed_on and system.last_assessed_on.isoformat(),
+        "next_assessment_due_on": system.next_assessment_due_on
+        and system.next_assessment_due_on.isoformat(),
+    }
