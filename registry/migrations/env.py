@@ -69,11 +69,8 @@ def run_offline(url: str) -> None:
 
 
 def main() -> None:
-    connection = config.attributes.get("connection")
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
-    if connection is not None:
-        run_with(connection)
-    elif context.is_offline_mode():
+    if context.is_offline_mode():
         run_offline(url)
     else:
         asyncio.run(run_async(url))
