@@ -1,0 +1,273 @@
+import asyncio
+import json
+from datetime import date
+
+import pytest
+from sqlmodel import func, select
+
+from registry import subcontractors
+from registry.enums import AssessmentResult, Certification, ContractStatus
+from registry.errors import InvalidInput, NotFound, VersionConflict
+from registry.models import Assessment, AuditEvent, Subcontractor
+from registry.subcontractors import SubcontractorFilter
+from tests import factories
+
+ACTOR = "vendor-manager"
+TODAY = date(2026, 11, 25)
+
+
+async def counts(session, *models):
+    return [(await session.exec(select(func.count()).select_from(m))).one() for m in models]
+
+
+async def events(session, action):
+    return list((await session.exec(select(AuditEvent).where(AuditEvent.action == action))).all())
+
+
+async def _committed_sub(session, **overrides):
+    sub = await factories.subcontractor(session, **overrides)
+    await session.commit()
+    return sub
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+async def test_a_new_subcontractor_starts_at_version_1_with_one_audit_event(session):
+    sub = await subcontractors.create_subcontractor(
+        session, actor=ACTOR, name=" Pay Co ", country="jp", corporate_number="7000012050002",
+        certifications=[Certification.PRIVACY_MARK, Certification.PRIVACY_MARK],
+    )
+    assert (sub.name, sub.country, sub.version, sub.certifications) == ("Pay Co", "JP", 1, ["PRIVACY_MARK"])
+    [event] = await events(session, "subcontractor.create")
+    assert (event.entity_type, event.entity_id, event.before) == ("Subcontractor", sub.id, None)
+    assert json.loads(event.after)["corporate_number"] == "7000012050002"
+
+
+@pytest.mark.parametrize(
+    "field, overrides",
+    [
+        ("name", {"name": "  "}),
+        ("name", {"name": "x" * 201}),
+        ("country", {"country": "ZZ"}),
+        ("corporateNumber", {"corporate_number": "7000012050003"}),
+        ("certifications", {"certifications": ["ISO_9001"]}),
+    ],
+)
+async def test_a_malformed_subcontractor_is_invalid_input_and_nothing_is_written(session, field, overrides):
+    fields = dict(actor=ACTOR, name="Pay Co", country="JP") | overrides
+    with pytest.raises(InvalidInput) as raised:
+        await subcontractors.create_subcontractor(session, **fields)
+    assert raised.value.field == field
+    assert await counts(session, Subcontractor, AuditEvent) == [0, 0]
+
+
+async def test_a_parent_that_does_not_exist_is_not_found(session):
+    with pytest.raises(NotFound) as raised:
+        await subcontractors.create_subcontractor(session, actor=ACTOR, name="Panel", country="JP", parent_id=404)
+    assert raised.value.field == "parentId"
+    assert await counts(session, Subcontractor, AuditEvent) == [0, 0]
+
+
+async def test_a_re_entrusted_subcontractor_names_its_parent(session):
+    parent = await _committed_sub(session)
+    child = await subcontractors.create_subcontractor(
+        session, actor=ACTOR, name="Panel", country="US", parent_id=parent.id
+    )
+    assert child.parent_id == parent.id
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+async def test_an_update_changes_only_the_keys_given_and_bumps_the_version_by_one(session):
+    sub = await _committed_sub(session, name="Old", country="JP", corporate_number="7000012050002")
+    created_at, updated_at = sub.created_at, sub.updated_at
+    updated = await subcontractors.update_subcontractor(
+        session, actor=ACTOR, id=sub.id, expected_version=1, changes={"name": "New", "corporate_number": None}
+    )
+    assert (updated.name, updated.country, updated.corporate_number, updated.version) == ("New", "JP", None, 2)
+    assert updated.created_at == created_at and updated.updated_at > updated_at
+    [event] = await events(session, "subcontractor.update")
+    assert json.loads(event.before)["name"] == "Old" and json.loads(event.after)["name"] == "New"
+    assert json.loads(event.after)["version"] == 2
+
+
+async def test_an_update_from_a_stale_version_conflicts_and_writes_nothing(session):
+    sub = await _committed_sub(session, name="Old", version=3)
+    with pytest.raises(VersionConflict) as raised:
+        await subcontractors.update_subcontractor(
+            session, actor=ACTOR, id=sub.id, expected_version=2, changes={"name": "New"}
+        )
+    assert raised.value.field == "expectedVersion"
+    stored = await session.get(Subcontractor, sub.id, populate_existing=True)
+    assert (stored.name, stored.version) == ("Old", 3)
+    assert await counts(session, AuditEvent) == [0]
+
+
+async def test_a_stale_version_conflicts_whatever_else_is_wrong(session):
+    sub = await _committed_sub(session, version=2)
+    with pytest.raises(VersionConflict):
+        await subcontractors.update_subcontractor(
+            session, actor=ACTOR, id=sub.id, expected_version=1, changes={"country": "ZZ", "name": ""}
+        )
+
+
+async def test_updating_an_unknown_subcontractor_is_not_found(session):
+    with pytest.raises(NotFound) as raised:
+        await subcontractors.update_subcontractor(session, actor=ACTOR, id=404, expected_version=1, changes={})
+    assert raised.value.field == "id"
+
+
+@pytest.mark.parametrize(
+    "field, changes",
+    [("country", {"country": "Japan"}), ("corporateNumber", {"corporate_number": "123"}), ("name", {"name": ""})],
+)
+async def test_a_malformed_update_is_invalid_input_and_writes_nothing(session, field, changes):
+    sub = await _committed_sub(session, name="Old")
+    with pytest.raises(InvalidInput) as raised:
+        await subcontractors.update_subcontractor(session, actor=ACTOR, id=sub.id, expected_version=1, changes=changes)
+    assert raised.value.field == field
+    stored = await session.get(Subcontractor, sub.id, populate_existing=True)
+    assert (stored.name, stored.version) == ("Old", 1)
+    assert await counts(session, AuditEvent) == [0]
+
+
+async def test_of_20_concurrent_updates_from_one_version_exactly_one_wins(db):
+    async with db.session(write=True) as session:
+        sub_id = (await _committed_sub(session, name="Start")).id
+
+    async def update(n):
+        async with db.session(write=True) as session:
+            return await subcontractors.update_subcontractor(
+                session, actor=f"writer-{n}", id=sub_id, expected_version=1, changes={"name": f"Name {n}"}
+            )
+
+    results = await asyncio.gather(*(update(n) for n in range(20)), return_exceptions=True)
+    winners = [r for r in results if isinstance(r, Subcontractor)]
+    conflicts = [r for r in results if isinstance(r, VersionConflict)]
+    assert (len(winners), len(conflicts)) == (1, 19), results
+    async with db.session() as session:
+        stored = await session.get(Subcontractor, sub_id)
+        assert (stored.version, stored.name) == (2, winners[0].name)
+        assert len(await events(session, "subcontractor.update")) == 1
+
+
+# --- assessments ------------------------------------------------------------------------
+
+
+async def test_an_assessment_bumps_the_version_and_the_latest_assessed_on_counts(session):
+    sub = await _committed_sub(session, certifications=["ISO_27001"])
+    await subcontractors.record_assessment(
+        session, actor=ACTOR, subcontractor_id=sub.id, result=AssessmentResult.INADEQUATE,
+        assessed_on=date(2026, 6, 1), next_due_on=date(2026, 12, 1),
+    )
+    updated = await subcontractors.record_assessment(
+        session, actor=ACTOR, subcontractor_id=sub.id, result=AssessmentResult.ADEQUATE,
+        assessed_on=date(2025, 6, 1),  # recorded later, but older
+    )
+    assert updated.version == 3
+    system = (await subcontractors.management_systems(session, [sub.id]))[sub.id]
+    assert system == subcontractors.ManagementSystem(
+        certifications=[Certification.ISO_27001], assessment_result=AssessmentResult.INADEQUATE,
+        last_assessed_on=date(2026, 6, 1), next_assessment_due_on=date(2026, 12, 1),
+    )
+    events_ = await events(session, "subcontractor.assess")
+    assert len(events_) == 2 and json.loads(events_[0].after)["assessment"]["result"] == "INADEQUATE"
+
+
+async def test_a_subcontractor_never_assessed_reads_not_assessed(session):
+    sub = await _committed_sub(session)
+    system = (await subcontractors.management_systems(session, [sub.id]))[sub.id]
+    assert (system.assessment_result, system.last_assessed_on) == (AssessmentResult.NOT_ASSESSED, None)
+
+
+async def test_assessing_an_unknown_subcontractor_is_not_found(session):
+    with pytest.raises(NotFound) as raised:
+        await subcontractors.record_assessment(
+            session, actor=ACTOR, subcontractor_id=404, result=AssessmentResult.ADEQUATE, assessed_on=TODAY
+        )
+    assert raised.value.field == "subcontractorId"
+    assert await counts(session, Assessment, AuditEvent) == [0, 0]
+
+
+@pytest.mark.parametrize(
+    "field, overrides",
+    [
+        ("result", {"result": AssessmentResult.NOT_ASSESSED}),
+        ("nextDueOn", {"next_due_on": date(2026, 1, 1)}),
+        ("note", {"note": "x" * 2001}),
+    ],
+)
+async def test_a_malformed_assessment_is_invalid_input_and_writes_nothing(session, field, overrides):
+    sub = await _committed_sub(session)
+    fields = dict(actor=ACTOR, subcontractor_id=sub.id, result=AssessmentResult.ADEQUATE, assessed_on=TODAY)
+    with pytest.raises(InvalidInput) as raised:
+        await subcontractors.record_assessment(session, **(fields | overrides))
+    assert raised.value.field == field
+    assert await counts(session, Assessment, AuditEvent) == [0, 0]
+    assert (await session.get(Subcontractor, sub.id, populate_existing=True)).version == 1
+
+
+# --- current contract and listing -------------------------------------------------------
+
+
+async def test_the_current_contract_is_the_latest_in_effect_else_the_latest(session):
+    biz = await factories.business(session)
+    started, future_only, expired, none = [await factories.subcontractor(session) for _ in range(4)]
+    await factories.contract(session, biz, started, status=ContractStatus.TERMINATED, effective_from=date(2025, 1, 1))
+    await factories.contract(session, biz, started, status=ContractStatus.SUSPENDED, effective_from=date(2026, 3, 1))
+    await factories.contract(session, biz, started, status=ContractStatus.DRAFT, effective_from=date(2027, 1, 1))
+    await factories.contract(session, biz, future_only, status=ContractStatus.UNDER_REVIEW,
+                             effective_from=date(2027, 1, 1))
+    await factories.contract(session, biz, future_only, status=ContractStatus.DRAFT, effective_from=date(2027, 6, 1))
+    await factories.contract(session, biz, expired, expires_on=date(2026, 11, 24))
+    await session.commit()
+    statuses = await subcontractors.current_contract_statuses(
+        session, [started.id, future_only.id, expired.id, none.id], today=TODAY
+    )
+    assert statuses == {
+        started.id: ContractStatus.SUSPENDED,
+        future_only.id: ContractStatus.DRAFT,
+        expired.id: ContractStatus.EXPIRED,
+        none.id: None,
+    }
+
+
+async def _listed(session, **filter_fields):
+    page = await subcontractors.list_subcontractors(session, today=TODAY, filter=SubcontractorFilter(**filter_fields))
+    return [s.name for s in page.items]
+
+
+async def test_subcontractors_are_filtered_by_name_country_status_purpose_and_item(session):
+    biz = await factories.business(session)
+    ps, its = await factories.purposes(session, biz), await factories.items(session, biz)
+    pay = await factories.subcontractor(session, name="Acme Payments", country="JP")
+    survey = await factories.subcontractor(session, name="Survey 100%", country="US")
+    await factories.subcontractor(session, name="Idle", country="JP")
+    con = await factories.contract(session, biz, pay)
+    await factories.entrustment(session, con, [ps["P5"]], [its["credit_card_number"]])
+    con = await factories.contract(session, biz, survey, status=ContractStatus.SUSPENDED)
+    await factories.entrustment(session, con, [ps["P4"]], [its["email"]])
+    await session.commit()
+    assert await _listed(session) == ["Acme Payments", "Survey 100%", "Idle"]
+    assert await _listed(session, name_contains="acme") == ["Acme Payments"]
+    assert await _listed(session, name_contains="100%") == ["Survey 100%"]
+    assert await _listed(session, name_contains="%") == ["Survey 100%"]
+    assert await _listed(session, country="jp") == ["Acme Payments", "Idle"]
+    assert await _listed(session, contract_status=ContractStatus.SUSPENDED) == ["Survey 100%"]
+    assert await _listed(session, data_item_code="credit_card_number") == ["Acme Payments"]
+    assert await _listed(session, purpose_code="P4") == ["Survey 100%"]
+    assert await _listed(session, purpose_code="P4", country="JP") == []
+
+
+async def test_listing_more_than_1000_subcontractors_at_once_is_invalid_input(session):
+    with pytest.raises(InvalidInput) as raised:
+        await subcontractors.list_subcontractors(session, today=TODAY, first=1001)
+    assert raised.value.field == "first"
+
+
+async def test_get_raises_find_returns_none(session):
+    assert await subcontractors.find_subcontractor(session, 404) is None
+    with pytest.raises(NotFound):
+        await subcontractors.get_subcontractor(session, 404)
