@@ -1,0 +1,169 @@
+import re
+
+import pytest
+
+from registry.enums import ContractStatus, LegalBasis, Sensitivity
+from registry.errors import InvalidInput, NotFound
+from registry.models import Business, DataItem, Purpose
+from registry.notice import render_notice
+from tests import factories as f
+
+SEED_PURPOSES = [
+    "For the provision of products and services in this business",
+    "For the notifications and introductions of products and services in this business",
+    "For questionnaires and monitoring research, and answers to inquiries from customers",
+    "To further enhance the products and services in this business, and provide them to customers",
+    "To otherwise properly and smoothly implement the transactions and contracts with customers",
+]
+SECTIONS = [
+    "Business activities", "Purposes of use", "Protection of personal information", "Information held",
+    "Personal information after cancellation", "Shared use", "Third party provision of personal information",
+    "Requests for suspension of use of personal information",
+    "Entrustment of the handling of personal information",
+    "Requests for disclosure and correction of personal information", "Voluntary entries", "Contact",
+]
+
+
+async def _add(session, *rows):
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def loveinn(session, contact=None):
+    """The seed's business: activities, five purposes, items, a provision to financial institutions."""
+    [biz] = await _add(session, Business(
+        code="loveinn-japan", name="Loveinn Japan", operator_name="ALMEX Inc.", country="JP", contact=contact,
+        activities=["Provision and operation of Loveinn Japan services (Loveinnjapan.com)",
+                    "Business associated with the above"]))
+    purposes = await _add(session, *[
+        Purpose(business_id=biz.id, code=f"P{n}", ordinal=n, title=title, usable_after_cancellation=n in (2, 3))
+        for n, title in enumerate(SEED_PURPOSES, start=1)
+    ])
+    items = {i.code: i for i in await _add(session, *[
+        DataItem(business_id=biz.id, code=code, name=name, sensitivity=sensitivity, voluntary=code == "phone")
+        for code, name, sensitivity in [
+            ("name", "name", Sensitivity.ORDINARY), ("phone", "phone number", Sensitivity.ORDINARY),
+            ("amount", "amount", Sensitivity.FINANCIAL),
+            ("credit_card_number", "credit card number", Sensitivity.FINANCIAL),
+            ("bank_account", "bank account", Sensitivity.FINANCIAL),
+        ]
+    ])}
+    bank = await f.recipient(session, name="Financial institutions", country="JP")
+    await f.provision(session, biz, bank, [purposes[4]], [items[c] for c in (
+        "name", "amount", "credit_card_number", "bank_account")], legal_basis=LegalBasis.CONSENT)
+    await session.commit()
+    return biz, purposes, items
+
+
+def section(text, n):
+    """The body of section `n` of a Markdown notice."""
+    return re.split(r"^## \d+\. .*$", text, flags=re.M)[n]
+
+
+async def test_sections_come_in_the_seed_order(session):
+    await loveinn(session)
+    text = await render_notice(session, "loveinn-japan")
+    assert re.findall(r"^## (\d+)\. (.*)$", text, flags=re.M) == [(str(n), t) for n, t in enumerate(SECTIONS, 1)]
+    assert text.startswith("# Handling of Personal Information by Loveinn Japan\n\nALMEX Inc. (hereinafter")
+
+
+async def test_activities_and_purposes_come_from_the_registry(session):
+    await loveinn(session)
+    text = await render_notice(session, "loveinn-japan")
+    assert section(text, 1).split() == ("- Provision and operation of Loveinn Japan services "
+                                        "(Loveinnjapan.com) - Business associated with the above").split()
+    assert [line for line in section(text, 2).splitlines() if line] == [
+        f"{n}. {title}" for n, title in enumerate(SEED_PURPOSES, 1)
+    ]
+
+
+async def test_after_cancellation_names_the_usable_purposes_by_number(session):
+    await loveinn(session)
+    text = await render_notice(session, "loveinn-japan")
+    assert "set forth in Purposes of Use 2 and 3." in section(text, 5)
+    assert "not jointly use" in section(text, 6)
+
+
+async def test_third_party_provision_lists_items_recipient_purposes_and_basis(session):
+    await loveinn(session)
+    body = section(await render_notice(session, "loveinn-japan"), 7)
+    assert "name, amount, credit card number and bank account to Financial institutions" in body
+    assert f"5 ({SEED_PURPOSES[4]})" in body and "with the customer's consent" in body
+
+
+async def test_inactive_provision_is_not_published(session):
+    biz = await f.business(session, code="quiet")
+    purposes, items = await f.purposes(session, biz), await f.items(session, biz)
+    await f.provision(session, biz, await f.recipient(session, name="Brokers"), [purposes["P1"]],
+                      [items["name"]], active=False)
+    await session.commit()
+    body = section(await render_notice(session, "quiet"), 7)
+    assert "Brokers" not in body and "does not provide personal information to third parties" in body
+
+
+async def test_entrustment_lists_the_countries_where_data_is_handled(session):
+    biz, _, _ = await loveinn(session)
+    await f.contract(session, biz, await f.subcontractor(session, country="US"))
+    await f.contract(session, biz, await f.subcontractor(session, country="SG"), status=ContractStatus.TERMINATED)
+    await f.provision(session, biz, await f.recipient(session, country="DE"), [], [])
+    await session.commit()
+    body = section(await render_notice(session, "loveinn-japan"), 9)
+    assert "within the scope of the purposes of use" in body and "appropriate system" in body
+    assert re.findall(r"^- (\w\w)$", body, flags=re.M) == ["DE", "JP", "US"]
+
+
+async def test_voluntary_entries_list_the_voluntary_items(session):
+    await loveinn(session)
+    body = section(await render_notice(session, "loveinn-japan"), 11)
+    assert "- phone number" in body and "- name" not in body
+
+
+async def test_contact_is_the_business_contact_or_a_generic_line(session):
+    await loveinn(session, contact="privacy@loveinn.example, 03-0000-0000")
+    await f.business(session, code="plain", operator_name="Plain Ops", name="Plain")
+    await session.commit()
+    assert "privacy@loveinn.example, 03-0000-0000" in section(await render_notice(session, "loveinn-japan"), 12)
+    assert "Plain Ops, Plain personal information desk." in section(await render_notice(session, "plain"), 12)
+
+
+async def test_a_new_purpose_changes_the_notice(session):
+    biz, _, _ = await loveinn(session)
+    before = await render_notice(session, "loveinn-japan")
+    await _add(session, Purpose(business_id=biz.id, code="P6", ordinal=6, title="For fraud prevention",
+                                usable_after_cancellation=True))
+    await session.commit()
+    after = await render_notice(session, "loveinn-japan")
+    assert "6. For fraud prevention" in section(after, 2) and "For fraud prevention" not in before
+    assert "Purposes of Use 2, 3 and 6." in section(after, 5)
+
+
+async def test_html_is_a_complete_document_in_the_same_order(session):
+    await loveinn(session)
+    page = await render_notice(session, "loveinn-japan", fmt="html")
+    assert page.startswith("<!doctype html>\n<html lang=\"en\">")
+    assert "<title>Handling of Personal Information by Loveinn Japan</title>" in page
+    assert re.findall(r"<h2>\d+\. (.*?)</h2>", page) == SECTIONS
+    assert '<li value="5">' in page and page.rstrip().endswith("</html>")
+
+
+async def test_html_escapes_every_registry_string(session):
+    biz, _, _ = await loveinn(session, contact="<b>desk</b>")
+    await _add(session, Purpose(business_id=biz.id, code="P9", ordinal=9, title="<script>alert(1)</script>"))
+    await session.commit()
+    page = await render_notice(session, "loveinn-japan", fmt="html")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>" not in page and "&lt;b&gt;desk&lt;/b&gt;" in page
+
+
+async def test_unknown_business_is_not_found(session):
+    with pytest.raises(NotFound) as err:
+        await render_notice(session, "nope")
+    assert err.value.field == "businessCode"
+
+
+async def test_unknown_format_is_invalid_input(session):
+    await loveinn(session)
+    with pytest.raises(InvalidInput) as err:
+        await render_notice(session, "loveinn-japan", fmt="pdf")
+    assert err.value.field == "format"
