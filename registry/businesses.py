@@ -123,9 +123,7 @@ async def add_data_item(
     if await _codes_of(session, DataItem, business_id, [item.code]):
         raise duplicate
     await insert_unique(session, item, duplicate)
-    await record(
-        session, actor=actor, action="dataitem.add", entity=item, before=None, after=snapshot(item)
-    )
+    await record(session, actor=actor, action="dataitem.add", entity=item, before=None, after=snapshot(item))
     await session.commit()
     return item
 

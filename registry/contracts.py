@@ -117,9 +117,7 @@ async def create_contract(
         clauses=[str(c) for c in dict.fromkeys(members)],
     )
     duplicate = Duplicate(f"contract {reference!r} exists in {business.code}", field="reference")
-    taken = select(Contract.id).where(
-        Contract.business_id == business.id, Contract.reference == reference
-    )
+    taken = select(Contract.id).where(Contract.business_id == business.id, Contract.reference == reference)
     if (await session.exec(taken)).first() is not None:
         raise duplicate
     await insert_unique(session, contract, duplicate)
@@ -251,17 +249,11 @@ async def add_entrustment(
     entrustment = Entrustment(contract_id=contract.id, description=description)
     session.add(entrustment)
     await session.flush()
-    session.add_all(
-        [EntrustmentPurpose(entrustment_id=entrustment.id, purpose_id=p.id) for p in purposes]
-    )
-    session.add_all(
-        [EntrustmentDataItem(entrustment_id=entrustment.id, data_item_id=i.id) for i in items]
-    )
+    session.add_all([EntrustmentPurpose(entrustment_id=entrustment.id, purpose_id=p.id) for p in purposes])
+    session.add_all([EntrustmentDataItem(entrustment_id=entrustment.id, data_item_id=i.id) for i in items])
     await update_versioned(session, contract, expected_version=contract.version)
     after = snapshot(entrustment, **_codes(purposes, items))
-    await record(
-        session, actor=actor, action="entrustment.add", entity=entrustment, before=None, after=after
-    )
+    await record(session, actor=actor, action="entrustment.add", entity=entrustment, before=None, after=after)
     await session.commit()
     return entrustment
 
@@ -274,9 +266,7 @@ async def _resolve_scope(session, contract, purpose_codes, data_item_codes):
     ]:
         try:
             wanted = require_codes(codes, field=field)
-            results.append(
-                await resolve(session, contract.business_id, wanted, field=field, scoped=True)
-            )
+            results.append(await resolve(session, contract.business_id, wanted, field=field, scoped=True))
         except RegistryError as problem:
             problems.append(problem)
     raise_all(problems)
@@ -331,9 +321,7 @@ async def contracts_of_subcontractors(
     return group_by(ids, rows, lambda c: c.subcontractor_id)
 
 
-async def entrustments_of(
-    session: AsyncSession, contract_ids: Iterable[int]
-) -> dict[int, list[Entrustment]]:
+async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int]) -> dict[int, list[Entrustment]]:
     ids = list(contract_ids)
     stmt = select(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
     return group_by(ids, await session.exec(stmt), lambda e: e.contract_id)

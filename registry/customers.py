@@ -58,9 +58,7 @@ async def register_customer(
     session.add_all([CustomerDataItem(customer_id=customer.id, data_item_id=i.id) for i in items])
     await session.flush()
     after = snapshot(customer, data_item_codes=[i.code for i in items])
-    await record(
-        session, actor=actor, action="customer.register", entity=customer, before=None, after=after
-    )
+    await record(session, actor=actor, action="customer.register", entity=customer, before=None, after=after)
     await session.commit()
     return customer
 
@@ -124,9 +122,7 @@ async def list_customers(
     """Customers in id order, optionally of one business and in one status."""
     stmt = select(Customer)
     if business_code is not None:
-        stmt = stmt.where(
-            Customer.business_id.in_(select(Business.id).where(Business.code == business_code))
-        )
+        stmt = stmt.where(Customer.business_id.in_(select(Business.id).where(Business.code == business_code)))
     if status is not None:
         stmt = stmt.where(Customer.status == require_member(status, CustomerStatus, field="status"))
     return await paginate(session, stmt, first=first, after_id=after_id, id_col=Customer.id)

@@ -86,9 +86,7 @@ async def create_provision(
     after = snapshot(
         provision, purpose_codes=[p.code for p in purposes], data_item_codes=[i.code for i in items]
     )
-    await record(
-        session, actor=actor, action="provision.create", entity=provision, before=None, after=after
-    )
+    await record(session, actor=actor, action="provision.create", entity=provision, before=None, after=after)
     await session.commit()
     return provision
 
@@ -126,9 +124,7 @@ async def record_provision(
     if not provision.active:
         raise InvalidInput(f"provision {provision_id} is not active", field="provisionId")
     if customer.business_id != provision.business_id:
-        raise InvalidInput(
-            "the customer belongs to another business than the provision", field="customerId"
-        )
+        raise InvalidInput("the customer belongs to another business than the provision", field="customerId")
     codes = require_codes(data_item_codes, field="dataItemCodes")
     items = await resolve_item_codes(session, provision.business_id, codes, field="dataItemCodes")
     await _check_items(session, provision.id, customer.id, items)
@@ -175,9 +171,7 @@ async def _check_not_stopped(session, customer_id: int, provided_on: date) -> No
     )
     stopped_on = (await session.exec(stmt)).first()
     if stopped_on is not None:
-        raise InvalidInput(
-            f"the customer stopped third-party provision on {stopped_on}", field="providedOn"
-        )
+        raise InvalidInput(f"the customer stopped third-party provision on {stopped_on}", field="providedOn")
 
 
 def _years_after(day: date, years: int) -> date:

@@ -142,9 +142,7 @@ async def record_assessment(
     await session.flush()
     await update_versioned(session, sub, expected_version=sub.version)
     after = snapshot(sub, assessment=snapshot(assessment))
-    await record(
-        session, actor=actor, action="subcontractor.assess", entity=sub, before=before, after=after
-    )
+    await record(session, actor=actor, action="subcontractor.assess", entity=sub, before=before, after=after)
     await session.commit()
     return sub
 
@@ -204,9 +202,7 @@ async def list_subcontractors(
 async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: date):
     stmt = select(Subcontractor)
     if f.name_contains:
-        pattern = (
-            "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        pattern = "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(Subcontractor.name.ilike(pattern, escape="\\"))
     if f.country:
         stmt = stmt.where(Subcontractor.country == f.country.strip().upper())
@@ -221,9 +217,7 @@ async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: dat
         )
         stmt = stmt.where(Subcontractor.id.in_(entrusting))
     if f.purpose_code:
-        entrusting = _entrusting(
-            EntrustmentPurpose, EntrustmentPurpose.purpose_id, Purpose, f.purpose_code
-        )
+        entrusting = _entrusting(EntrustmentPurpose, EntrustmentPurpose.purpose_id, Purpose, f.purpose_code)
         stmt = stmt.where(Subcontractor.id.in_(entrusting))
     return stmt
 
@@ -270,6 +264,5 @@ def _plain_system(system: ManagementSystem) -> dict[str, Any]:
     return {
         "assessment_result": str(system.assessment_result),
         "last_assessed_on": system.last_assessed_on and system.last_assessed_on.isoformat(),
-        "next_assessment_due_on": system.next_assessment_due_on
-        and system.next_assessment_due_on.isoformat(),
+        "next_assessment_due_on": system.next_assessment_due_on and system.next_assessment_due_on.isoformat(),
     }

@@ -22,8 +22,12 @@ async def events(session, action):
 
 async def _create(session, **overrides):
     fields = dict(
-        actor=ACTOR, code="loveinn-japan", name="Loveinn Japan", operator_name="ALMEX Inc.",
-        country="jp", activities=["Provision and operation of Loveinn Japan"],
+        actor=ACTOR,
+        code="loveinn-japan",
+        name="Loveinn Japan",
+        operator_name="ALMEX Inc.",
+        country="jp",
+        activities=["Provision and operation of Loveinn Japan"],
     )
     return await businesses.create_business(session, **(fields | overrides))
 
@@ -32,7 +36,12 @@ async def test_creating_a_business_records_one_audit_event(session):
     biz = await _create(session)
     assert (biz.code, biz.country) == ("loveinn-japan", "JP")
     [event] = await events(session, "business.create")
-    assert (event.actor, event.entity_type, event.entity_id, event.before) == (ACTOR, "Business", biz.id, None)
+    assert (event.actor, event.entity_type, event.entity_id, event.before) == (
+        ACTOR,
+        "Business",
+        biz.id,
+        None,
+    )
     assert json.loads(event.after)["operator_name"] == "ALMEX Inc."
 
 
@@ -65,12 +74,23 @@ async def test_a_business_code_is_unique(session):
 async def test_adding_a_purpose_and_a_data_item_is_audited(session):
     biz = await _create(session)
     purpose = await businesses.add_purpose(
-        session, actor=ACTOR, business_id=biz.id, code="P2", ordinal=2, title="Billing",
-        usable_after_cancellation=True, data_use="essential.service.payment_processing",
+        session,
+        actor=ACTOR,
+        business_id=biz.id,
+        code="P2",
+        ordinal=2,
+        title="Billing",
+        usable_after_cancellation=True,
+        data_use="essential.service.payment_processing",
     )
     item = await businesses.add_data_item(
-        session, actor=ACTOR, business_id=biz.id, code="credit_card_number", name="Credit card number",
-        category="user.financial.credit_card", sensitivity=Sensitivity.FINANCIAL,
+        session,
+        actor=ACTOR,
+        business_id=biz.id,
+        code="credit_card_number",
+        name="Credit card number",
+        category="user.financial.credit_card",
+        sensitivity=Sensitivity.FINANCIAL,
     )
     assert purpose.usable_after_cancellation and item.sensitivity is Sensitivity.FINANCIAL
     assert [e.entity_id for e in await events(session, "purpose.add")] == [purpose.id]
@@ -81,7 +101,9 @@ async def test_a_purpose_code_is_unique_within_its_business(session):
     biz = await factories.business(session)
     await session.commit()
     with pytest.raises(Duplicate) as raised:
-        await businesses.add_purpose(session, actor=ACTOR, business_id=biz.id, code="P1", ordinal=9, title="x")
+        await businesses.add_purpose(
+            session, actor=ACTOR, business_id=biz.id, code="P1", ordinal=9, title="x"
+        )
     assert raised.value.field == "code"
     assert await counts(session, Purpose, AuditEvent) == [5, 0]
 
@@ -108,7 +130,9 @@ async def test_a_purpose_or_item_of_an_unknown_business_is_not_found(session):
 async def test_a_purpose_ordinal_starts_at_one(session):
     biz = await _create(session)
     with pytest.raises(InvalidInput) as raised:
-        await businesses.add_purpose(session, actor=ACTOR, business_id=biz.id, code="P0", ordinal=0, title="x")
+        await businesses.add_purpose(
+            session, actor=ACTOR, business_id=biz.id, code="P0", ordinal=0, title="x"
+        )
     assert raised.value.field == "ordinal"
 
 

@@ -15,7 +15,10 @@ from tests import factories
 
 
 async def _subs(session, n):
-    rows = [await factories.subcontractor(session, name=f"S{i}", country="JP" if i % 2 else "US") for i in range(n)]
+    rows = [
+        await factories.subcontractor(session, name=f"S{i}", country="JP" if i % 2 else "US")
+        for i in range(n)
+    ]
     await session.commit()
     return [r.id for r in rows]
 
@@ -71,7 +74,9 @@ def counting(db):
 
 async def _world(session, clock, n):
     """n businesses, each with a subcontractor, contract, entrustment, customer, request, provision."""
-    keys = {k: [] for k in ("business", "sub", "contract", "entrustment", "customer", "recipient", "provision")}
+    keys = {
+        k: [] for k in ("business", "sub", "contract", "entrustment", "customer", "recipient", "provision")
+    }
     for _ in range(n):
         biz = await factories.business(session)
         ps, its = await factories.purposes(session, biz), await factories.items(session, biz)
@@ -131,6 +136,8 @@ async def test_current_contract_statuses_batch_and_answer_every_id(db, clock):
         ids = (await _world(session, clock, 3))["sub"]
     async with db.session(write=True) as session:
         with counting(db) as statements:
-            statuses = await subcontractors.current_contract_statuses(session, ids + [10_000], today=clock.today())
+            statuses = await subcontractors.current_contract_statuses(
+                session, ids + [10_000], today=clock.today()
+            )
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
     assert statuses[10_000] is None and all(statuses[i] == "ACTIVE" for i in ids)

@@ -35,7 +35,11 @@ async def _committed_sub(session, **overrides):
 
 async def test_a_new_subcontractor_starts_at_version_1_with_one_audit_event(session):
     sub = await subcontractors.create_subcontractor(
-        session, actor=ACTOR, name=" Pay Co ", country="jp", corporate_number="7000012050002",
+        session,
+        actor=ACTOR,
+        name=" Pay Co ",
+        country="jp",
+        corporate_number="7000012050002",
         certifications=[Certification.PRIVACY_MARK, Certification.PRIVACY_MARK],
     )
     assert (sub.name, sub.country, sub.version, sub.certifications) == ("Pay Co", "JP", 1, ["PRIVACY_MARK"])
@@ -64,7 +68,9 @@ async def test_a_malformed_subcontractor_is_invalid_input_and_nothing_is_written
 
 async def test_a_parent_that_does_not_exist_is_not_found(session):
     with pytest.raises(NotFound) as raised:
-        await subcontractors.create_subcontractor(session, actor=ACTOR, name="Panel", country="JP", parent_id=404)
+        await subcontractors.create_subcontractor(
+            session, actor=ACTOR, name="Panel", country="JP", parent_id=404
+        )
     assert raised.value.field == "parentId"
     assert await counts(session, Subcontractor, AuditEvent) == [0, 0]
 
@@ -86,7 +92,12 @@ async def test_an_update_changes_only_the_keys_given_and_bumps_the_version_by_on
     updated = await subcontractors.update_subcontractor(
         session, actor=ACTOR, id=sub.id, expected_version=1, changes={"name": "New", "corporate_number": None}
     )
-    assert (updated.name, updated.country, updated.corporate_number, updated.version) == ("New", "JP", None, 2)
+    assert (updated.name, updated.country, updated.corporate_number, updated.version) == (
+        "New",
+        "JP",
+        None,
+        2,
+    )
     assert updated.created_at == created_at and updated.updated_at > updated_at
     [event] = await events(session, "subcontractor.update")
     assert json.loads(event.before)["name"] == "Old" and json.loads(event.after)["name"] == "New"
@@ -115,18 +126,26 @@ async def test_a_stale_version_conflicts_whatever_else_is_wrong(session):
 
 async def test_updating_an_unknown_subcontractor_is_not_found(session):
     with pytest.raises(NotFound) as raised:
-        await subcontractors.update_subcontractor(session, actor=ACTOR, id=404, expected_version=1, changes={})
+        await subcontractors.update_subcontractor(
+            session, actor=ACTOR, id=404, expected_version=1, changes={}
+        )
     assert raised.value.field == "id"
 
 
 @pytest.mark.parametrize(
     "field, changes",
-    [("country", {"country": "Japan"}), ("corporateNumber", {"corporate_number": "123"}), ("name", {"name": ""})],
+    [
+        ("country", {"country": "Japan"}),
+        ("corporateNumber", {"corporate_number": "123"}),
+        ("name", {"name": ""}),
+    ],
 )
 async def test_a_malformed_update_is_invalid_input_and_writes_nothing(session, field, changes):
     sub = await _committed_sub(session, name="Old")
     with pytest.raises(InvalidInput) as raised:
-        await subcontractors.update_subcontractor(session, actor=ACTOR, id=sub.id, expected_version=1, changes=changes)
+        await subcontractors.update_subcontractor(
+            session, actor=ACTOR, id=sub.id, expected_version=1, changes=changes
+        )
     assert raised.value.field == field
     stored = await session.get(Subcontractor, sub.id, populate_existing=True)
     assert (stored.name, stored.version) == ("Old", 1)
@@ -159,18 +178,27 @@ async def test_of_20_concurrent_updates_from_one_version_exactly_one_wins(db):
 async def test_an_assessment_bumps_the_version_and_the_latest_assessed_on_counts(session):
     sub = await _committed_sub(session, certifications=["ISO_27001"])
     await subcontractors.record_assessment(
-        session, actor=ACTOR, subcontractor_id=sub.id, result=AssessmentResult.INADEQUATE,
-        assessed_on=date(2026, 6, 1), next_due_on=date(2026, 12, 1),
+        session,
+        actor=ACTOR,
+        subcontractor_id=sub.id,
+        result=AssessmentResult.INADEQUATE,
+        assessed_on=date(2026, 6, 1),
+        next_due_on=date(2026, 12, 1),
     )
     updated = await subcontractors.record_assessment(
-        session, actor=ACTOR, subcontractor_id=sub.id, result=AssessmentResult.ADEQUATE,
+        session,
+        actor=ACTOR,
+        subcontractor_id=sub.id,
+        result=AssessmentResult.ADEQUATE,
         assessed_on=date(2025, 6, 1),  # recorded later, but older
     )
     assert updated.version == 3
     system = (await subcontractors.management_systems(session, [sub.id]))[sub.id]
     assert system == subcontractors.ManagementSystem(
-        certifications=[Certification.ISO_27001], assessment_result=AssessmentResult.INADEQUATE,
-        last_assessed_on=date(2026, 6, 1), next_assessment_due_on=date(2026, 12, 1),
+        certifications=[Certification.ISO_27001],
+        assessment_result=AssessmentResult.INADEQUATE,
+        last_assessed_on=date(2026, 6, 1),
+        next_assessment_due_on=date(2026, 12, 1),
     )
     events_ = await events(session, "subcontractor.assess")
     assert len(events_) == 2 and json.loads(events_[0].after)["assessment"]["result"] == "INADEQUATE"
@@ -215,12 +243,21 @@ async def test_a_malformed_assessment_is_invalid_input_and_writes_nothing(sessio
 async def test_the_current_contract_is_the_latest_in_effect_else_the_latest(session):
     biz = await factories.business(session)
     started, future_only, expired, none = [await factories.subcontractor(session) for _ in range(4)]
-    await factories.contract(session, biz, started, status=ContractStatus.TERMINATED, effective_from=date(2025, 1, 1))
-    await factories.contract(session, biz, started, status=ContractStatus.SUSPENDED, effective_from=date(2026, 3, 1))
-    await factories.contract(session, biz, started, status=ContractStatus.DRAFT, effective_from=date(2027, 1, 1))
-    await factories.contract(session, biz, future_only, status=ContractStatus.UNDER_REVIEW,
-                             effective_from=date(2027, 1, 1))
-    await factories.contract(session, biz, future_only, status=ContractStatus.DRAFT, effective_from=date(2027, 6, 1))
+    await factories.contract(
+        session, biz, started, status=ContractStatus.TERMINATED, effective_from=date(2025, 1, 1)
+    )
+    await factories.contract(
+        session, biz, started, status=ContractStatus.SUSPENDED, effective_from=date(2026, 3, 1)
+    )
+    await factories.contract(
+        session, biz, started, status=ContractStatus.DRAFT, effective_from=date(2027, 1, 1)
+    )
+    await factories.contract(
+        session, biz, future_only, status=ContractStatus.UNDER_REVIEW, effective_from=date(2027, 1, 1)
+    )
+    await factories.contract(
+        session, biz, future_only, status=ContractStatus.DRAFT, effective_from=date(2027, 6, 1)
+    )
     await factories.contract(session, biz, expired, expires_on=date(2026, 11, 24))
     await session.commit()
     statuses = await subcontractors.current_contract_statuses(
@@ -235,7 +272,9 @@ async def test_the_current_contract_is_the_latest_in_effect_else_the_latest(sess
 
 
 async def _listed(session, **filter_fields):
-    page = await subcontractors.list_subcontractors(session, today=TODAY, filter=SubcontractorFilter(**filter_fields))
+    page = await subcontractors.list_subcontractors(
+        session, today=TODAY, filter=SubcontractorFilter(**filter_fields)
+    )
     return [s.name for s in page.items]
 
 

@@ -124,8 +124,14 @@ async def test_the_unique_constraint_backs_up_the_duplicate_check(session):
     await factories.contract(session, biz, sub, reference="C-1")
     await session.commit()
     ids = (biz.id, sub.id)
-    twin = Contract(business_id=ids[0], subcontractor_id=ids[1], reference="C-1", status=ContractStatus.DRAFT,
-                    effective_from=date(2026, 1, 1), expires_on=date(2027, 1, 1))
+    twin = Contract(
+        business_id=ids[0],
+        subcontractor_id=ids[1],
+        reference="C-1",
+        status=ContractStatus.DRAFT,
+        effective_from=date(2026, 1, 1),
+        expires_on=date(2027, 1, 1),
+    )
     with pytest.raises(Duplicate) as raised:
         await insert_unique(session, twin, Duplicate("taken", field="reference"))
     assert raised.value.field == "reference"
