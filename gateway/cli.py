@@ -193,7 +193,7 @@ def check(
         config, lambda session: compliance_findings(session, today=today, business_code=business)
     )
     for finding in findings:
-        typer.echo(f"{finding.severity:<8} {finding.code:<32} {describe(finding.subject)}  {finding.message}")
+        typer.echo(f"{finding.severity:<8} {finding.code:<34} {describe(finding.subject)}  {finding.message}")
     if not findings:
         typer.echo("no findings")
     if any(f.severity == Severity.CRITICAL for f in findings):

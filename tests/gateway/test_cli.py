@@ -4,7 +4,7 @@ These tests are synchronous: each command runs its own event loop, as it does in
 """
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from typer.testing import CliRunner
@@ -13,7 +13,9 @@ from gateway.cli import app
 from registry import migrate
 from registry.db import Database
 from registry.enums import Role
+from registry.enums import AssessmentResult
 from registry.tokens import authenticate
+from tests import factories
 
 runner = CliRunner()
 
@@ -35,6 +37,20 @@ def authenticated_as(url: str, secret: str, *, now: datetime | None = None):
         try:
             async with database.session() as session:
                 return await authenticate(session, secret, now=now or datetime.now(timezone.utc))
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
+
+
+def run_in_session(url: str, work):
+    async def main():
+        database = Database.connect(url)
+        try:
+            async with database.session(write=True) as session:
+                result = await work(session)
+                await session.commit()
+                return result
         finally:
             await database.dispose()
 
@@ -150,3 +166,66 @@ def test_serve_demo_prints_one_working_token_per_role(database_url, monkeypatch)
     for role, secret in printed.items():
         token = authenticated_as(database_url, secret)
         assert (token.role, token.name) == (Role(role), "demo-" + role.lower().replace("_", "-"))
+
+
+def test_notice_prints_the_business_notice_in_markdown_or_html(database_url):
+    invoke("seed", "--demo")
+    markdown = invoke("notice", "loveinn-japan")
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.stdout.startswith("# ") and "Loveinn Japan" in markdown.stdout
+    html = invoke("notice", "loveinn-japan", "--format", "html")
+    assert html.exit_code == 0, html.output
+    assert html.stdout.lower().startswith("<!doctype html>")
+
+
+def test_notice_of_an_unknown_business_fails_with_a_message(database_url):
+    invoke("migrate")
+    result = invoke("notice", "no-such-business")
+    assert result.exit_code == 1
+    assert "no-such-business" in result.stderr and result.stdout == ""
+
+
+def test_check_exits_1_on_a_critical_finding_and_can_look_at_one_business(database_url):
+    invoke("migrate")
+    today = date.today()
+
+    async def inadequate_subcontractor_under_active_contract(session):
+        risky, clean = await factories.business(session), await factories.business(session)
+        sub = await factories.subcontractor(session, name="Shaky Storage")
+        await factories.contract(
+            session, risky, sub, effective_from=today - timedelta(days=30),
+            expires_on=today + timedelta(days=365),
+        )
+        await factories.assessment(
+            session, sub, result=AssessmentResult.INADEQUATE, assessed_on=today - timedelta(days=1),
+            next_due_on=today + timedelta(days=90),
+        )
+        return clean.code
+
+    clean = run_in_session(database_url, inadequate_subcontractor_under_active_contract)
+    everything = invoke("check")
+    assert everything.exit_code == 1, everything.output
+    critical = [line for line in everything.stdout.splitlines() if line.startswith("CRITICAL")]
+    assert len(critical) == 1
+    assert "ASSESSMENT_INADEQUATE" in critical[0] and "Shaky Storage" in critical[0]
+
+    one = invoke("check", "--business", clean)
+    assert one.exit_code == 0, one.output
+    assert "no findings" in one.stdout
+
+
+def test_check_exits_0_when_the_findings_are_only_warnings(database_url):
+    invoke("migrate")
+    today = date.today()
+
+    async def subcontractor_never_assessed(session):
+        business, sub = await factories.business(session), await factories.subcontractor(session)
+        await factories.contract(
+            session, business, sub, effective_from=today - timedelta(days=30),
+            expires_on=today + timedelta(days=365),
+        )
+
+    run_in_session(database_url, subcontractor_never_assessed)
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("WARNING") and "ASSESSMENT_MISSING" in result.stdout
