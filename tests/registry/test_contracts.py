@@ -212,8 +212,9 @@ async def test_transitioning_an_unknown_contract_is_not_found(session):
 @pytest.mark.parametrize("result", [None, AssessmentResult.INADEQUATE])
 async def test_activation_needs_an_adequate_management_system(session, result):
     _, _, con = await _setup(session, result=result)
-    with pytest.raises(ManagementSystemInadequate):
+    with pytest.raises(ManagementSystemInadequate) as raised:
         await _transition(session, con, S.ACTIVE)
+    assert raised.value.field == "to"
     assert ((await stored(session, con.id)).status, await counts(session, AuditEvent)) == (
         S.UNDER_REVIEW,
         [0],
@@ -231,14 +232,16 @@ async def test_only_the_latest_assessment_counts_for_activation(session):
         session, sub, result=AssessmentResult.INADEQUATE, assessed_on=date(2026, 10, 1)
     )
     await session.commit()
-    with pytest.raises(ManagementSystemInadequate):
+    with pytest.raises(ManagementSystemInadequate) as raised:
         await _transition(session, con, S.ACTIVE)
+    assert raised.value.field == "to"
 
 
 async def test_resuming_a_suspended_contract_applies_the_activation_rules(session):
     _, _, con = await _setup(session, status=S.SUSPENDED, result=AssessmentResult.INADEQUATE)
-    with pytest.raises(ManagementSystemInadequate):
+    with pytest.raises(ManagementSystemInadequate) as raised:
         await _transition(session, con, S.ACTIVE)
+    assert raised.value.field == "to"
 
 
 async def test_activation_needs_the_five_required_clauses_and_names_the_missing_ones(session):
@@ -246,6 +249,7 @@ async def test_activation_needs_the_five_required_clauses_and_names_the_missing_
     _, _, con = await _setup(session, clauses=clauses)
     with pytest.raises(MissingContractClauses) as raised:
         await _transition(session, con, S.ACTIVE)
+    assert raised.value.field == "to"
     assert "BREACH_NOTIFICATION" in raised.value.message and "RETURN_OR_DELETION" in raised.value.message
     assert "CONFIDENTIALITY" not in raised.value.message
     assert (await stored(session, con.id)).status is S.UNDER_REVIEW
@@ -284,8 +288,9 @@ async def test_a_re_entrusted_subcontractor_activates_when_its_parent_consents(s
 )
 async def test_a_re_entrustment_without_the_parents_active_consent_is_not_permitted(session, parent_contract):
     con = await _child_contract(session, **parent_contract)
-    with pytest.raises(SubEntrustmentNotPermitted):
+    with pytest.raises(SubEntrustmentNotPermitted) as raised:
         await _transition(session, con, S.ACTIVE)
+    assert raised.value.field == "to"
     assert ((await stored(session, con.id)).status, await counts(session, AuditEvent)) == (
         S.UNDER_REVIEW,
         [0],
@@ -295,8 +300,9 @@ async def test_a_re_entrustment_without_the_parents_active_consent_is_not_permit
 async def test_the_parents_consent_must_come_from_a_contract_with_the_same_business(session):
     other = await factories.business(session)
     con = await _child_contract(session, business=other, status=S.ACTIVE, clauses=CONSENTING)
-    with pytest.raises(SubEntrustmentNotPermitted):
+    with pytest.raises(SubEntrustmentNotPermitted) as raised:
         await _transition(session, con, S.ACTIVE)
+    assert raised.value.field == "to"
 
 
 async def test_activation_reports_every_failing_rule_at_once(session):
