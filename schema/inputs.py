@@ -22,7 +22,7 @@ class CustomerFilter:
     status: CustomerStatus | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A new subcontractor; its management system starts NOT_ASSESSED.")
 class CreateSubcontractorInput:
     name: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
@@ -41,7 +41,7 @@ class UpdateSubcontractorInput:
     certifications: list[Certification] | None = strawberry.UNSET
 
 
-@strawberry.input
+@strawberry.input(description="An assessment of a subcontractor's management system; the latest assessedOn counts.")
 class RecordAssessmentInput:
     subcontractor_id: strawberry.ID
     result: AssessmentResult
@@ -50,7 +50,7 @@ class RecordAssessmentInput:
     note: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A new contract, created as DRAFT.")
 class CreateContractInput:
     subcontractor_id: strawberry.ID
     business_code: str
@@ -61,7 +61,7 @@ class CreateContractInput:
     clauses: list[ContractClause]
 
 
-@strawberry.input
+@strawberry.input(description="A lifecycle move of a contract; expectedVersion must be the stored version.")
 class TransitionContractInput:
     id: strawberry.ID
     expected_version: int
@@ -69,7 +69,7 @@ class TransitionContractInput:
     reason: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Purposes x data items entrusted under a contract; codes of the contract's own business only.")
 class AddEntrustmentInput:
     contract_id: strawberry.ID
     purpose_codes: list[str]
@@ -77,12 +77,12 @@ class AddEntrustmentInput:
     description: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="The entrustment to withdraw.")
 class RemoveEntrustmentInput:
     id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="A new customer and the data items held for them (a voluntary item not given is left out).")
 class RegisterCustomerInput:
     business_code: str
     external_ref: str
@@ -91,27 +91,27 @@ class RegisterCustomerInput:
     data_item_codes: list[str]
 
 
-@strawberry.input
+@strawberry.input(description="The date the customer cancelled; afterwards only purposes usable after cancellation apply.")
 class CancelCustomerInput:
     id: strawberry.ID
     cancelled_on: date
 
 
-@strawberry.input
+@strawberry.input(description="A data-subject request as received today.")
 class SubmitRequestInput:
     customer_id: strawberry.ID
     kind: RequestKind
     detail: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A move of a request: RECEIVED -> IN_PROGRESS -> COMPLETED | REJECTED.")
 class TransitionRequestInput:
     id: strawberry.ID
     to: RequestStatus
     note: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="The APPI Art. 29 record of data provided to a third party.")
 class RecordProvisionInput:
     provision_id: strawberry.ID
     customer_id: strawberry.ID

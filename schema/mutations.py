@@ -36,37 +36,37 @@ VENDORS = deny(Capability.WRITE_VENDORS)
 PRIVACY = deny(Capability.WRITE_PRIVACY)
 
 
-@strawberry.type
+@strawberry.type(description="The subcontractor written, or why nothing was written.")
 class SubcontractorPayload:
     subcontractor: Subcontractor | None
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The contract written, or why nothing was written.")
 class ContractPayload:
     contract: Contract | None
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The entrustment written, or why nothing was written.")
 class EntrustmentPayload:
     entrustment: Entrustment | None
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The customer written, or why nothing was written.")
 class CustomerPayload:
     customer: Customer | None
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The request written, or why nothing was written.")
 class RequestPayload:
     request: DataSubjectRequest | None
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The provisionRecord written, or why nothing was written.")
 class ProvisionRecordPayload:
     record: ProvisionRecord | None
     errors: list[UserError]
@@ -83,7 +83,7 @@ def key(global_id: str | None, type_name: str, field: str) -> int | None:
 
 
 async def run_write(
-    info: Info, payload: type, name: str, wrap: Callable[[Any], Any], write: Callable[..., Awaitable[Any]],
+    info: Info, payload: type, name: str, wrap: Callable[[Any], Any], write: Callable[..., Awaitable[Any]], /,
     **arguments: Any,
 ):
     """Run one registry write as the caller; map a refusal to the payload's errors."""
@@ -103,7 +103,7 @@ def _given(input: Any, *names: str) -> dict[str, Any]:
     return sent
 
 
-@strawberry.type
+@strawberry.type(description="Writes. Each is one transaction, audited, and refused whole when any rule fails.")
 class Mutation:
     @strawberry.mutation(extensions=VENDORS, description="Register a subcontractor (seed section 9).")
     async def create_subcontractor(self, info: Info, input: CreateSubcontractorInput) -> SubcontractorPayload:
@@ -207,7 +207,7 @@ class Mutation:
         )
 
 
-async def _with_key(info, payload, name, wrap, write, id_arg: tuple[str, str, str, str], **arguments):
+async def _with_key(info, payload, name, wrap, write, id_arg: tuple[str, str, str, str], /, **arguments):
     """`run_write` after decoding the one input ID the write takes."""
     argument, global_id, type_name, field = id_arg
     try:

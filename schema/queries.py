@@ -52,7 +52,7 @@ def _refuse(error: RegistryError) -> Exception:
     return bad_argument(error.message, error.field or "")
 
 
-@strawberry.type
+@strawberry.type(description="Reads of the registry: who handles which personal data of which customer, and why.")
 class Query:
     @strawberry.field(description="Any object by its global ID; null when nothing (visible to you) has it.",
                       extensions=READ)

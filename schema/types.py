@@ -169,7 +169,7 @@ class AuditEvent(Node):
         return audit_log.redact(self._row.entity_type, document)
 
 
-@strawberry.type
+@strawberry.type(description="One AuditEvent of a page, with its cursor.")
 class AuditEventEdge:
     cursor: str
     node: AuditEvent
@@ -496,7 +496,7 @@ class BreachImpact:
     reasons: list[str]
 
 
-@strawberry.type
+@strawberry.type(description="One Subcontractor of a page, with its cursor.")
 class SubcontractorEdge:
     cursor: str
     node: Subcontractor
@@ -514,7 +514,7 @@ class SubcontractorConnection:
         return cls(edges=edges, page_info=_page_info(page, edges), total_count=page.total)
 
 
-@strawberry.type
+@strawberry.type(description="One Customer of a page, with its cursor.")
 class CustomerEdge:
     cursor: str
     node: Customer
