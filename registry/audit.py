@@ -11,10 +11,12 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry.errors import InvalidInput
 from registry.models import AuditEvent, utcnow
+from registry.pages import Page
 
 # Fields holding a customer's personal data, by entity type.
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {"Customer": frozenset({"display_name", "email"})}
@@ -81,11 +83,6 @@ async def list_events(
     entity_id: int | None = None,
 ):
     """Events newest first; `before_id` is the last id of the previous page."""
-    from sqlmodel import func, select
-
-    from registry.errors import InvalidInput
-    from registry.pages import Page
-
     if not 0 <= first <= MAX_PAGE:
         raise InvalidInput(f"first must be between 0 and {MAX_PAGE}", field="first")
     where = []

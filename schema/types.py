@@ -12,9 +12,10 @@ from strawberry import Private
 from strawberry.types import Info
 
 from registry import audit as audit_log
-from registry import handling, models
+from registry import contracts, handling, models
 from registry.access import Capability
 from schema import ids
+from schema.pagination import audit_page
 from schema.enums import (
     AssessmentResult,
     Certification,
@@ -240,8 +241,6 @@ class Subcontractor(Node, Party):
     @strawberry.field(description="Audit events of this subcontractor, newest first.",
                       extensions=deny(Capability.READ_HISTORY))
     async def history(self, info: Info, first: int | None = 50, after: str | None = None) -> AuditEventConnection:
-        from schema.pagination import audit_page
-
         page = await audit_page(info, first=first, after=after, entity_type="Subcontractor", entity_id=self._row.id)
         return AuditEventConnection.from_page(page, info)
 
@@ -290,9 +289,7 @@ class Contract(Node):
 
     @strawberry.field(description="The stored status, or EXPIRED once expiresOn has passed, whatever was stored.")
     def status(self, info: Info) -> ContractStatus:
-        from registry.contracts import effective_status
-
-        return effective_status(self._row, info.context.clock.today())
+        return contracts.effective_status(self._row, info.context.clock.today())
 
     @strawberry.field
     async def subcontractor(self, info: Info) -> Subcontractor:
