@@ -3,12 +3,15 @@
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from gateway.auth import Authenticator
 from gateway.graphql_view import GraphQLView
+from gateway.limits import RateLimit, RateLimiter
+from gateway.observability import Metrics, Observability, OperationFacts, configure_logging, metrics_endpoint
 from gateway.settings import Settings, load_settings
 from registry import notice
 from registry.clock import Clock
@@ -25,13 +28,20 @@ def create_app(
     settings = settings or load_settings()
     database = database or Database.connect(settings.database_url)
     clock = clock or Clock(timezone=settings.timezone)
-    schema = build_schema(
-        Limits(max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens)
+    configure_logging(settings.log_level)
+    limits = Limits(
+        max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens,
+        introspection=settings.introspection,
     )
+    schema = build_schema(limits, extensions=[OperationFacts])
+    authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds)
     view = GraphQLView(
-        schema, database=database, clock=clock, authenticator=Authenticator(database, clock),
+        schema, database=database, clock=clock, authenticator=authenticator,
         policy=Policy(request_due_days=settings.request_due_days, max_page_size=settings.max_page_size),
+        execution_timeout=settings.execution_timeout_seconds,
     )
+    metrics = Metrics(pools=lambda: {"reader": database.reader.pool, "writer": database.writer.pool})
+    limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -62,10 +72,14 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/notice/{code}", published_notice),
+            Route("/metrics", metrics_endpoint(metrics)),
         ],
+        middleware=[Middleware(Observability, metrics=metrics), Middleware(RateLimit, limiter=limiter)],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.authenticator = authenticator
+    app.state.metrics = metrics
     return app

@@ -1,9 +1,11 @@
 """Who is calling: bearer tokens checked against the registry's hashed tokens.
 
 Only authentication lives here; what a caller may do is the registry's role matrix,
-enforced in the schema. A recognised token is remembered for a few seconds so that a
-busy dashboard does not cost a database query per request; a revoked token stops
-working within that time.
+enforced in the schema. A recognised token is remembered for a few seconds (the setting
+`auth_cache_seconds`, default 5; 0 remembers nothing) so that a busy dashboard does not
+cost a database query per request: a token revoked elsewhere (`pi-gateway token revoke`
+runs in another process) stops working within that time, and a token is never
+remembered past its own expiry. The hashes are compared in constant time by the registry.
 """
 
 import time
@@ -25,10 +27,15 @@ class AuthFailure:
 
 
 class Authenticator:
-    def __init__(self, database: Database, clock: Clock):
+    def __init__(self, database: Database, clock: Clock, *, cache_seconds: float = CACHE_SECONDS):
         self._database = database
         self._clock = clock
+        self._cache_seconds = cache_seconds
         self._recent: dict[str, tuple[Caller, float]] = {}
+
+    def forget(self) -> None:
+        """Drop every remembered token: the next request of each is checked afresh."""
+        self._recent.clear()
 
     async def identify(self, authorization: str | None) -> Caller | AuthFailure:
         """The caller named by an Authorization header, or why there is none."""
@@ -53,5 +60,11 @@ class Authenticator:
         if len(self._recent) >= CACHE_SIZE:
             self._recent.clear()
         caller = Caller(name=token.name, role=token.role)
-        self._recent[digest] = (caller, time.monotonic() + CACHE_SECONDS)
+        if self._cache_seconds > 0:
+            self._recent[digest] = (caller, time.monotonic() + self._remember_for(token.expires_at))
         return caller
+
+    def _remember_for(self, expires_at) -> float:
+        if expires_at is None:
+            return self._cache_seconds
+        return min(self._cache_seconds, (expires_at - self._clock.now()).total_seconds())

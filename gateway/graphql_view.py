@@ -2,13 +2,24 @@
 
 Every GraphQL request needs a valid bearer token (HTTP 401 otherwise); the GraphiQL page
 itself does not, so a browser can open it and then set the header.
+
+GraphQL over HTTP as the spec and the graphql-http audit expect it: a client that accepts
+`application/graphql-response+json` gets it, and then a request error (unparsable,
+invalid, bad variables) is HTTP 400 with no `data` key; a mutation sent by GET is HTTP
+405 with `Allow: POST`. An operation running longer than the execution timeout is
+cancelled and answered with a TIMEOUT GraphQL error.
 """
 
+import asyncio
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from cross_web import HTTPException
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from gateway.auth import AuthFailure, Authenticator
@@ -19,12 +30,13 @@ from schema.context import Context, Policy
 
 class GraphQLView(GraphQL):
     def __init__(self, schema, *, database: Database, clock: Clock, policy: Policy,
-                 authenticator: Authenticator, **options: Any):
+                 authenticator: Authenticator, execution_timeout: float = 10.0, **options: Any):
         super().__init__(schema, **options)
         self._database = database
         self._clock = clock
         self._policy = policy
         self._authenticator = authenticator
+        self._execution_timeout = execution_timeout
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         if isinstance(request, Request) and not self._is_ide_page(request):
@@ -42,6 +54,80 @@ class GraphQLView(GraphQL):
             database=self._database, clock=self._clock, policy=self._policy,
             caller=getattr(request.state, "caller", None), request=request, response=response,
         )
+
+    # --- GraphQL over HTTP: media type, request errors, GET mutations, timeout ---------------
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiated_media_type(request.headers.get("accept"))
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult):
+        response_data = await super().process_result(request, result)
+        sub_response = getattr(request.state, "sub_response", None)
+        if sub_response is not None and sub_response.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            response_data.pop("data", None)
+            sub_response.status_code = sub_response.status_code or 400
+        return response_data
+
+    def create_response(self, response_data, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        try:
+            async with asyncio.timeout(self._execution_timeout):
+                return await super().execute_single(
+                    request=request, request_adapter=request_adapter, sub_response=sub_response,
+                    context=context, root_value=root_value, request_data=request_data,
+                )
+        except TimeoutError:
+            await context.close()
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                f"The operation ran longer than {self._execution_timeout:g} s and was cancelled.",
+                extensions={"code": "TIMEOUT"},
+            )])
+        except HTTPException as error:
+            if request_adapter.method != "GET" or not isinstance(error.__cause__, InvalidOperationTypeError):
+                raise
+            sub_response.status_code = 405
+            sub_response.headers["allow"] = "POST"
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                "Mutations must be sent by POST.", extensions={"code": "METHOD_NOT_ALLOWED"},
+            )])
+
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+_NOT_REQUEST_ERRORS = frozenset({"TIMEOUT", "INTERNAL_SERVER_ERROR"})
+
+
+def negotiated_media_type(accept: str | None) -> str:
+    """application/graphql-response+json when the client accepts it at least as much as JSON."""
+    weights: dict[str, float] = {}
+    for media_range in (accept or "").split(","):
+        media_type, *params = (part.strip() for part in media_range.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        weights[media_type.lower()] = max(quality, weights.get(media_type.lower(), 0.0))
+    preferred = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= weights.get("application/json", 0.0) else "application/json"
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Nothing was executed: the document or the variables were refused (errors have no path)."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(
+        e.path is None and (e.extensions or {}).get("code") not in _NOT_REQUEST_ERRORS for e in errors
+    )
 
 
 def _unauthenticated(reason: str) -> Response:

@@ -4,7 +4,8 @@
 (e.g. `PI_GATEWAY_TIMEZONE`, `PI_GATEWAY_MAX_DEPTH`). Nonsense values (a depth below one, an
 unknown time zone) are refused at start-up with a validation error naming the setting, rather
 than discovered on the first request. The request-limit defaults are the ones DESIGN.md
-demands as the loosest acceptable.
+demands as the loosest acceptable; the rate limit (600 a minute, bursts of 100, per token)
+is well above what a dashboard polling every second needs.
 """
 
 from typing import Literal
@@ -32,7 +33,10 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=50, ge=1)
     max_tokens: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=2_000_000, ge=1)
-    execution_timeout_seconds: float = Field(default=10.0, gt=0)
+    execution_timeout_seconds: float = Field(default=10.0, gt=0)  # an operation running longer is cancelled
+    rate_limit_per_minute: int = Field(default=600, ge=1)  # per token: requests refilled per minute
+    rate_limit_burst: int = Field(default=100, ge=1)  # per token: requests allowed at once
+    auth_cache_seconds: float = Field(default=5.0, ge=0)  # a revoked token works at most this long
     max_page_size: int = Field(default=1000, ge=1, le=1000)  # registry pages hold at most 1000
     introspection: bool = True
     log_level: LogLevel = "info"

@@ -1,0 +1,103 @@
+"""The per-token rate limit: a token bucket per token, in this process's memory.
+
+Each token may send `burst` requests at once and then `per_minute` a minute on average.
+Buckets are keyed by the token's hash (never the secret) and forgotten when full again,
+so memory stays bounded by the tokens active in the last few seconds; with several
+worker processes each enforces the limit on its own share of requests.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from registry.tokens import hash_token
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class RateLimiter:
+    MAX_BUCKETS = 100_000
+
+    def __init__(self, *, per_minute: int, burst: int, now: Callable[[], float] = time.monotonic):
+        self._rate = per_minute / 60.0
+        self._burst = float(burst)
+        self._now = now
+        self._buckets: dict[str, _Bucket] = {}
+
+    def acquire(self, key: str) -> float:
+        """Spend one request of `key`'s allowance: 0 when allowed, else seconds until it is."""
+        now = self._now()
+        bucket = self._refilled(key, now)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self._rate
+
+    def _refilled(self, key: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.MAX_BUCKETS:
+                self._forget_full(now)
+            bucket = self._buckets[key] = _Bucket(tokens=self._burst, at=now)
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
+        bucket.at = now
+        return bucket
+
+    def _forget_full(self, now: float) -> None:
+        """Drop buckets that have refilled: forgetting them changes nobody's allowance."""
+        full = [k for k, b in self._buckets.items() if b.tokens + (now - b.at) * self._rate >= self._burst]
+        for key in full:
+            del self._buckets[key]
+        if len(self._buckets) >= self.MAX_BUCKETS:
+            self._buckets.clear()
+
+
+def retry_after_header(seconds: float) -> str:
+    """Retry-After in whole seconds, never 0 (a client told 0 would retry at once)."""
+    return str(max(1, math.ceil(seconds)))
+
+
+class RateLimit:
+    """ASGI middleware: each bearer token's GraphQL requests pass its bucket, or get HTTP 429.
+
+    It runs before authentication, keyed by the hash of whatever token was sent, so a flood
+    costs no database query; requests without a token (the GraphiQL page, 401s) pass.
+    """
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, path: str = "/graphql"):
+        self.app = app
+        self.limiter = limiter
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            secret = _bearer_secret(Headers(scope=scope).get("authorization"))
+            wait = self.limiter.acquire(hash_token(secret)) if secret else 0.0
+            if wait > 0:
+                return await too_many_requests(wait)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def _bearer_secret(authorization: str | None) -> str | None:
+    scheme, _, secret = (authorization or "").strip().partition(" ")
+    return secret.strip() or None if scheme.lower() == "bearer" else None
+
+
+def too_many_requests(wait: float) -> JSONResponse:
+    retry_after = retry_after_header(wait)
+    return JSONResponse(
+        {"errors": [{
+            "message": f"Too many requests with this token: retry in {retry_after} s.",
+            "extensions": {"code": "RATE_LIMITED", "retryAfter": int(retry_after)},
+        }]},
+        status_code=429, headers={"Retry-After": retry_after},
+    )

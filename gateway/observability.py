@@ -1,0 +1,188 @@
+"""What operators see: one JSON log line per request, /metrics, and an X-Request-ID on every answer.
+
+The log line carries the request ID, method, path, status, duration, the caller's role and
+the GraphQL operation's name and type; never a token, a query's text or its variables
+(which may hold personal data). The same request ID is echoed in the `X-Request-ID`
+response header (the client's own when it sent a sane one) and quoted in masked errors.
+
+/metrics is the Prometheus text format, written here by hand (about forty lines) rather
+than with prometheus_client, so the gateway needs no extra runtime dependency: requests and
+their latency by operation, GraphQL errors by code, and the database pools.
+"""
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+
+logger = logging.getLogger("pi_gateway.access")
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MAX_OPERATION_NAMES = 200  # client-chosen names: bound the metrics' label sets
+KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+def configure_logging(level: str) -> None:
+    """Send the gateway's JSON lines to stderr, once, whoever runs the app (uvicorn or tests)."""
+    root = logging.getLogger("pi_gateway")
+    root.setLevel(level.upper() if level != "trace" else "DEBUG")
+    if not any(getattr(h, "pi_gateway", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.pi_gateway = True
+        root.addHandler(handler)
+
+
+class OperationFacts(SchemaExtension):
+    """Notes the operation's name, type and error codes on the request, for the log line and metrics."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        state = getattr(getattr(self.execution_context.context, "request", None), "state", None)
+        if state is None:
+            return
+        context = self.execution_context
+        if context.graphql_document is not None:
+            try:
+                state.operation_name = context.operation_name
+                state.operation_type = context.operation_type.value
+            except RuntimeError:  # several operations and none chosen
+                pass
+        errors = context.result.errors if context.result else None
+        state.error_codes = [(e.extensions or {}).get("code", "GRAPHQL_ERROR") for e in errors or ()]
+
+
+class Metrics:
+    """Counters and latency histograms, exposed in the Prometheus text format."""
+
+    def __init__(self, pools: Callable[[], dict[str, object]] = dict):
+        self._pools = pools
+        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._errors: dict[tuple[str, str], int] = defaultdict(int)
+        self._latency: dict[str, list[float]] = {}
+        self._names: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return ""
+        if name in self._names or len(self._names) < MAX_OPERATION_NAMES:
+            self._names.add(name)
+            return name
+        return "(other)"
+
+    def observe(self, *, path: str, operation: str, status: int, seconds: float, error_codes: list[str]) -> None:
+        self._requests[(path, operation, str(status))] += 1
+        for code in error_codes:
+            self._errors[(operation, code)] += 1
+        series = self._latency.setdefault(operation, [0.0] * (len(BUCKETS) + 2))
+        for index, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                series[index] += 1
+        series[-2] += 1  # count
+        series[-1] += seconds  # sum
+
+    def render(self) -> str:
+        lines = [
+            "# HELP pi_gateway_requests_total HTTP requests by path, GraphQL operation name and status.",
+            "# TYPE pi_gateway_requests_total counter",
+        ]
+        for (path, operation, status), count in sorted(self._requests.items()):
+            lines.append(f"pi_gateway_requests_total{_labels(path=path, operation=operation, status=status)} {count}")
+        lines += ["# HELP pi_gateway_graphql_errors_total GraphQL errors by operation and extensions.code.",
+                  "# TYPE pi_gateway_graphql_errors_total counter"]
+        for (operation, code), count in sorted(self._errors.items()):
+            lines.append(f"pi_gateway_graphql_errors_total{_labels(operation=operation, code=code)} {count}")
+        lines += ["# HELP pi_gateway_request_duration_seconds Request latency by GraphQL operation name.",
+                  "# TYPE pi_gateway_request_duration_seconds histogram"]
+        for operation, series in sorted(self._latency.items()):
+            for bound, count in zip([*map(str, BUCKETS), "+Inf"], [*series[:len(BUCKETS)], series[-2]]):
+                lines.append(f"pi_gateway_request_duration_seconds_bucket{_labels(operation=operation, le=bound)} {count:g}")
+            lines.append(f"pi_gateway_request_duration_seconds_count{_labels(operation=operation)} {series[-2]:g}")
+            lines.append(f"pi_gateway_request_duration_seconds_sum{_labels(operation=operation)} {series[-1]:.6f}")
+        lines += _pool_lines(self._pools())
+        return "\n".join(lines) + "\n"
+
+
+def _pool_lines(pools: dict[str, object]) -> list[str]:
+    lines = ["# HELP pi_gateway_db_pool_size Connections the database pool keeps.",
+             "# TYPE pi_gateway_db_pool_size gauge",
+             "# HELP pi_gateway_db_pool_checked_out Connections in use.",
+             "# TYPE pi_gateway_db_pool_checked_out gauge"]
+    for name, pool in pools.items():
+        size, checked_out = getattr(pool, "size", None), getattr(pool, "checkedout", None)
+        if callable(size) and callable(checked_out):  # QueuePool; SQLite's pools may lack them
+            lines.append(f"pi_gateway_db_pool_size{_labels(engine=name)} {size()}")
+            lines.append(f"pi_gateway_db_pool_checked_out{_labels(engine=name)} {checked_out()}")
+    return lines
+
+
+def _labels(**labels: str) -> str:
+    escaped = (f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), "")}"'
+               for k, v in labels.items())
+    return "{" + ",".join(escaped) + "}"
+
+
+def metrics_endpoint(metrics: Metrics):
+    async def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return endpoint
+
+
+def request_id_from(scope: Scope) -> str:
+    """The client's X-Request-ID when it is a sane token, else a fresh one."""
+    sent = Headers(scope=scope).get(REQUEST_ID_HEADER)
+    return sent if sent and _SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+
+class Observability:
+    """ASGI middleware: request ID in, request ID out, one log line and the metrics per request."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id = request_id_from(scope)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, state, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, state: dict, status: int, seconds: float) -> None:
+        path = scope["path"]
+        path = path if path in KNOWN_PATHS else "/notice/{code}" if path.startswith("/notice/") else "(other)"
+        operation = self.metrics.operation_label(state.get("operation_name"))
+        caller = state.get("caller")
+        codes = state.get("error_codes", [])
+        self.metrics.observe(path=path, operation=operation, status=status, seconds=seconds, error_codes=codes)
+        logger.info(json.dumps({
+            "event": "request", "request_id": state["request_id"], "method": scope["method"], "path": path,
+            "status": status, "duration_ms": round(seconds * 1000, 3),
+            "role": caller.role.value if caller else None, "operation_name": operation or None,
+            "operation_type": state.get("operation_type"), "errors": len(codes), "error_codes": sorted(set(codes)),
+        }))
