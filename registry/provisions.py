@@ -5,10 +5,12 @@ on which legal basis. Each actual provision about a customer is recorded (Art. 2
 record kept for three years.
 """
 
+import json
 from collections.abc import Iterable
 from datetime import date
 
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
@@ -17,6 +19,7 @@ from registry.customers import get_customer
 from registry.enums import LegalBasis, RequestKind, RequestStatus
 from registry.errors import InvalidInput, NotFound, RegistryError, raise_all
 from registry.models import (
+    AuditEvent,
     CustomerDataItem,
     DataItem,
     DataSubjectRequest,
@@ -27,11 +30,13 @@ from registry.models import (
     ProvisionRecordDataItem,
     Purpose,
     ThirdPartyRecipient,
+    utcnow,
 )
-from registry.pages import group_by
+from registry.pages import Page, group_by, paginate
 from registry.validation import require_codes, require_country, require_member, require_name
 
 RETENTION_YEARS = 3  # APPI Enforcement Rules Art. 21: records kept for three years
+PURGE_BATCH = 500  # records read, deleted and audited per round of a purge
 
 
 async def create_recipient(
@@ -265,3 +270,93 @@ async def record_items(session: AsyncSession, record_ids: Iterable[int]) -> dict
 def _pairs(ids, rows) -> dict:
     grouped = group_by(ids, rows, lambda row: row[0])
     return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}
+
+
+# --- Listing and purging the records (APPI Art. 29) ---------------------------------------------
+
+
+async def list_records(
+    session: AsyncSession,
+    *,
+    first: int,
+    after_id: int | None = None,
+    customer_id: int | None = None,
+    recipient_id: int | None = None,
+    provided_from: date | None = None,
+    provided_to: date | None = None,
+) -> Page[ProvisionRecord]:
+    """The Art. 29 records, in the order they were written (by id), per customer, per
+    recipient and per period of provision (`provided_from`..`provided_to`, both included),
+    as a regulator or the customer (Art. 33(5)) may ask for them. A customer or recipient
+    that does not exist is NOT_FOUND, never an empty answer that reads as "no provision"."""
+    if customer_id is not None:
+        await get_customer(session, customer_id, field="customerId")
+    if recipient_id is not None:
+        await _get(session, ThirdPartyRecipient, recipient_id, field="recipientId")
+    if provided_from is not None and provided_to is not None and provided_to < provided_from:
+        raise InvalidInput("providedTo is before providedFrom", field="providedTo")
+    stmt = select(ProvisionRecord)
+    if customer_id is not None:
+        stmt = stmt.where(ProvisionRecord.customer_id == customer_id)
+    if recipient_id is not None:
+        stmt = stmt.where(ProvisionRecord.provision_id.in_(
+            select(Provision.id).where(Provision.recipient_id == recipient_id)))
+    if provided_from is not None:
+        stmt = stmt.where(ProvisionRecord.provided_on >= provided_from)
+    if provided_to is not None:
+        stmt = stmt.where(ProvisionRecord.provided_on <= provided_to)
+    return await paginate(session, stmt, first=first, after_id=after_id, id_col=ProvisionRecord.id)
+
+
+async def purge_expired_records(session: AsyncSession, *, actor: str, today: date) -> int:
+    """Delete the records past retention (`retain_until` before `today`), with their item
+    links, in one transaction; each deleted record leaves an audit event holding what it
+    said. Returns how many were deleted: running it again the same day deletes none."""
+    deleted, after_id = 0, 0
+    while True:
+        batch = list((await session.exec(
+            select(ProvisionRecord)
+            .where(ProvisionRecord.retain_until < today, ProvisionRecord.id > after_id)
+            .order_by(ProvisionRecord.id).limit(PURGE_BATCH)
+        )).all())
+        if not batch:
+            break
+        deleted += await _purge(session, actor, batch, today)
+        after_id = batch[-1].id
+    await session.commit()
+    return deleted
+
+
+async def _purge(session: AsyncSession, actor: str, batch: list[ProvisionRecord], today: date) -> int:
+    """Delete one batch; only the records this run really deleted are audited (a run
+    racing another one audits nothing twice)."""
+    ids = [r.id for r in batch]
+    codes = await session.exec(
+        select(ProvisionRecordDataItem.record_id, DataItem.code)
+        .join(DataItem, DataItem.id == ProvisionRecordDataItem.data_item_id)
+        .where(ProvisionRecordDataItem.record_id.in_(ids)).order_by(DataItem.id)
+    )
+    codes_of = _pairs(ids, codes)
+    await session.exec(delete(ProvisionRecordDataItem).where(ProvisionRecordDataItem.record_id.in_(ids)))
+    gone = set((await session.exec(
+        delete(ProvisionRecord)
+        .where(ProvisionRecord.id.in_(ids), ProvisionRecord.retain_until < today)
+        .returning(ProvisionRecord.id)
+        .execution_options(synchronize_session=False)
+    )).scalars().all())
+    now = utcnow()
+    events = [
+        dict(at=now, actor=actor, action="provision_record.purge", entity_type="ProvisionRecord",
+             entity_id=r.id, before=_document(snapshot(r, data_item_codes=codes_of[r.id])), after=None)
+        for r in batch if r.id in gone
+    ]
+    if events:
+        await session.exec(sa.insert(AuditEvent), params=events)
+    for row in batch:
+        session.expunge(row)
+    return len(gone)
+
+
+def _document(state: dict) -> str:
+    """The audit document, in the form registry.audit.record writes."""
+    return json.dumps(state, ensure_ascii=False, sort_keys=True)

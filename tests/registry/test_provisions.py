@@ -239,3 +239,160 @@ async def test_a_stop_request_not_yet_in_effect_does_not_block_a_record(session,
     )
     await session.commit()
     assert (await _record(session, prov, cust)).provided_on == PROVIDED
+
+
+# --- listing records per customer, recipient and period (Art. 29) ----------------------------
+
+
+async def _records_world(session):
+    """Two customers, two recipients; records on 1, 10 and 20 November 2026."""
+    biz, prov, alice = await _world(session)
+    ps, its = await factories.purposes(session, biz), await factories.items(session, biz)
+    other_rec = await factories.recipient(session, name="Collection agency")
+    other_prov = await factories.provision(session, biz, other_rec, [ps["P5"]], [its["name"]])
+    bob = await factories.customer(session, biz, [its["name"], its["amount"]])
+    await session.commit()
+    made = {}
+    for key, p, c, day, codes in [
+        ("alice-1", prov, alice, date(2026, 11, 1), ["name", "amount"]),
+        ("bob-10", prov, bob, date(2026, 11, 10), ["name"]),
+        ("alice-agency-10", other_prov, alice, date(2026, 11, 10), ["name"]),
+        ("alice-20", prov, alice, date(2026, 11, 20), ["amount"]),
+    ]:
+        made[key] = await _record(session, p, c, provided_on=day, data_item_codes=codes)
+    return made, alice, bob, prov.recipient_id, other_rec.id
+
+
+async def _listed(session, **filters):
+    page = await provisions.list_records(session, first=50, **filters)
+    return [r.id for r in page.items]
+
+
+async def test_records_are_listed_in_the_order_they_were_written(session):
+    made, *_ = await _records_world(session)
+    assert await _listed(session) == [r.id for r in made.values()]
+
+
+async def test_records_are_listed_per_customer(session):
+    made, alice, bob, *_ = await _records_world(session)
+    assert await _listed(session, customer_id=bob.id) == [made["bob-10"].id]
+    assert await _listed(session, customer_id=alice.id) == [
+        made["alice-1"].id, made["alice-agency-10"].id, made["alice-20"].id
+    ]
+
+
+async def test_records_are_listed_per_recipient(session):
+    made, _, _, bank, agency = await _records_world(session)
+    assert await _listed(session, recipient_id=agency) == [made["alice-agency-10"].id]
+    assert await _listed(session, recipient_id=bank) == [
+        made["alice-1"].id, made["bob-10"].id, made["alice-20"].id
+    ]
+
+
+async def test_records_are_listed_per_period_with_both_ends_included(session):
+    made, alice, *_ = await _records_world(session)
+    november_10 = date(2026, 11, 10)
+    assert await _listed(session, provided_from=november_10, provided_to=november_10) == [
+        made["bob-10"].id, made["alice-agency-10"].id
+    ]
+    assert await _listed(session, provided_from=date(2026, 11, 2)) == [
+        made["bob-10"].id, made["alice-agency-10"].id, made["alice-20"].id
+    ]
+    assert await _listed(session, provided_to=november_10, customer_id=alice.id) == [
+        made["alice-1"].id, made["alice-agency-10"].id
+    ]
+
+
+async def test_records_page_after_the_last_id_with_the_total_of_the_selection(session):
+    made, alice, *_ = await _records_world(session)
+    first = await provisions.list_records(session, first=2, customer_id=alice.id)
+    assert ([r.id for r in first.items], first.has_next, first.total) == (
+        [made["alice-1"].id, made["alice-agency-10"].id], True, 3
+    )
+    rest = await provisions.list_records(session, first=2, after_id=first.items[-1].id, customer_id=alice.id)
+    assert ([r.id for r in rest.items], rest.has_next, rest.total) == ([made["alice-20"].id], False, 3)
+
+
+@pytest.mark.parametrize(
+    "error, field, filters",
+    [
+        (NotFound, "customerId", {"customer_id": 404}),
+        (NotFound, "recipientId", {"recipient_id": 404}),
+        (InvalidInput, "providedTo", {"provided_from": date(2026, 11, 2), "provided_to": date(2026, 11, 1)}),
+        (InvalidInput, "first", {"first": 1001}),
+    ],
+)
+async def test_an_unknown_customer_or_recipient_or_a_reversed_period_is_refused(session, error, field, filters):
+    await _records_world(session)
+    with pytest.raises(error) as raised:
+        await provisions.list_records(session, **({"first": 50} | filters))
+    assert raised.value.field == field
+
+
+# --- purging records past retention ---------------------------------------------------------
+
+
+TODAY = date(2026, 11, 25)
+
+
+async def _aged_records(session):
+    """Records whose retention ended the day before today, ends today, ends later."""
+    _, prov, cust = await _world(session)
+    expired = await _record(session, prov, cust, provided_on=date(2023, 11, 24))
+    last_day = await _record(session, prov, cust, provided_on=date(2023, 11, 25))
+    recent = await _record(session, prov, cust, provided_on=date(2026, 11, 20), data_item_codes=["amount"])
+    return expired, last_day, recent
+
+
+async def _record_ids(session):
+    return list((await session.exec(select(ProvisionRecord.id).order_by(ProvisionRecord.id))).all())
+
+
+async def _linked_record_ids(session):
+    return set((await session.exec(select(ProvisionRecordDataItem.record_id))).all())
+
+
+async def test_purge_deletes_only_records_whose_retention_ended_before_today_with_their_items(session):
+    expired, last_day, recent = await _aged_records(session)
+    assert await provisions.purge_expired_records(session, actor=ACTOR, today=TODAY) == 1
+    assert await _record_ids(session) == [last_day.id, recent.id]
+    assert await _linked_record_ids(session) == {last_day.id, recent.id}
+
+
+async def test_each_purged_record_leaves_an_audit_event_with_what_it_said(session):
+    expired, *_ = await _aged_records(session)
+    await provisions.purge_expired_records(session, actor="retention-job", today=TODAY)
+    [event] = await events(session, "provision_record.purge")
+    assert (event.actor, event.entity_type, event.entity_id, event.after) == (
+        "retention-job", "ProvisionRecord", expired.id, None
+    )
+    before = json.loads(event.before)
+    assert (before["id"], before["customer_id"], before["provided_on"], before["retain_until"]) == (
+        expired.id, expired.customer_id, "2023-11-24", "2026-11-24"
+    )
+    assert before["data_item_codes"] == ["name", "amount"]
+
+
+async def test_purging_twice_deletes_nothing_the_second_time(session):
+    await _aged_records(session)
+    assert await provisions.purge_expired_records(session, actor=ACTOR, today=TODAY) == 1
+    assert await provisions.purge_expired_records(session, actor=ACTOR, today=TODAY) == 0
+    assert len(await events(session, "provision_record.purge")) == 1
+
+
+async def test_purge_works_through_many_records_in_batches(session, monkeypatch):
+    monkeypatch.setattr(provisions, "PURGE_BATCH", 3)
+    _, prov, cust = await _world(session)
+    for day in range(1, 11):
+        await _record(session, prov, cust, provided_on=date(2023, 10, day))
+    kept = await _record(session, prov, cust, provided_on=date(2026, 10, 1))
+    assert await provisions.purge_expired_records(session, actor=ACTOR, today=TODAY) == 10
+    assert await _record_ids(session) == [kept.id]
+    assert len(await events(session, "provision_record.purge")) == 10
+
+
+async def test_purge_of_nothing_expired_writes_nothing(session):
+    await _world(session)
+    before = await counts(session, AuditEvent)
+    assert await provisions.purge_expired_records(session, actor=ACTOR, today=TODAY) == 0
+    assert await counts(session, AuditEvent) == before
