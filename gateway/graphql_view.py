@@ -11,6 +11,7 @@ cancelled and answered with a TIMEOUT GraphQL error.
 """
 
 import asyncio
+import json
 from typing import Any
 
 from graphql import GraphQLError
@@ -76,6 +77,13 @@ class GraphQLView(GraphQL):
         if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
         return response
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON too deeply nested for the parser is malformed JSON (HTTP 400), not a crash."""
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         try:

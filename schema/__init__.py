@@ -1,5 +1,7 @@
 """The GraphQL schema of the gateway: `build_schema(limits)` is its one constructor."""
 
+import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
-from schema.masking import MaskingSchema
+from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.types import AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose
@@ -38,13 +40,26 @@ class Limits:
 
 
 class CloseSession(SchemaExtension):
-    """Closes the operation's database session when the operation ends."""
+    """Closes the operation's database session when the operation ends.
+
+    When a field error nulls the whole answer, graphql-core cancels the sibling fields
+    still running, possibly in the middle of a query; the driver then drops that
+    connection and closing the session fails. The client's answer is already decided
+    (the field error), so the failure is logged, not turned into an internal error; the
+    pool discards the dead connection.
+    """
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context.context
-        if hasattr(context, "close"):
+        if not hasattr(context, "close"):
+            return
+        try:
             await context.close()
+        except Exception as error:  # a connection broken by a cancelled query
+            logging.getLogger("pi_gateway.errors").warning(json.dumps({
+                "event": "session_close_failed", "request_id": request_id_of(context), "error": repr(error),
+            }))
 
 
 def validation_rules(limits: Limits) -> list:

@@ -2,7 +2,9 @@
 
 A syntax or validation error, a refused argument, a FORBIDDEN: the client caused it and
 needs the message, so it passes unchanged and is logged at DEBUG without a traceback (a
-client can send bad queries all day; that must not flood the error log). Any other
+client can send bad queries all day; that must not flood the error log). A registry
+refusal that a resolver let through unmapped is the client's too: it becomes
+BAD_USER_INPUT naming the field, as `schema.errors.bad_argument` would. Any other
 exception is a bug or an outage: the client gets "Internal server error" with
 `extensions.code` INTERNAL_SERVER_ERROR and the request ID, and the log gets the full
 error, traceback included, under the same ID.
@@ -17,6 +19,9 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
+
+from registry.errors import RegistryError
+from schema.errors import bad_argument
 
 logger = logging.getLogger("pi_gateway.errors")
 
@@ -47,6 +52,13 @@ def is_unexpected(error: GraphQLError) -> bool:
     return error.path is not None or not error.nodes
 
 
+def refusal(error: GraphQLError) -> GraphQLError:
+    """A registry refusal as the client's error, at the field that raised it."""
+    original = error.original_error
+    shown = bad_argument(original.message, original.field or "")
+    return GraphQLError(shown.message, nodes=error.nodes, path=error.path, extensions=shown.extensions)
+
+
 def masked(error: GraphQLError, request_id: str) -> GraphQLError:
     return GraphQLError(
         GENERIC_MESSAGE, nodes=error.nodes, path=error.path,
@@ -66,6 +78,8 @@ class MaskingSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         context = execution_context.context if execution_context else None
         for index, error in enumerate(errors):
+            if isinstance(error.original_error, RegistryError):
+                errors[index] = error = refusal(error)
             if not is_unexpected(error):
                 logger.debug("client error: %s", error.message)
                 continue
