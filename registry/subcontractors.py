@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,7 +40,8 @@ from registry.validation import (
     update_versioned,
 )
 
-EDITABLE = frozenset({"name", "country", "corporate_number", "certifications"})
+EDITABLE = frozenset({"name", "country", "corporate_number", "certifications", "parent_id"})
+MAX_CHAIN = 10_000  # re-entrustment chains are a few links; this only bounds a corrupt one
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,16 @@ async def create_subcontractor(
 async def update_subcontractor(
     session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any]
 ) -> Subcontractor:
-    """Change a subcontractor's name, country, corporate number (None clears it) or
-    certifications, as of the version the caller read; absent keys stay unchanged."""
+    """Change a subcontractor's name, country, corporate number (None clears it),
+    certifications or parent (None: entrusted by the business itself), as of the version the
+    caller read; absent keys stay unchanged. A parent must exist and may not be the
+    subcontractor itself or re-entrusted, through its own chain, by it (a re-entrustment
+    cycle has no business at its root: seed §9, APPI Art. 25)."""
     sub = await get_subcontractor(session, id)
     check_version(sub, expected_version)
     values = _checked_changes(changes)
+    if values.get("parent_id") is not None:
+        await _check_parent(session, sub, values["parent_id"])
     before = snapshot(sub)
     await update_versioned(session, sub, expected_version=expected_version, **values)
     await record(
@@ -233,6 +240,53 @@ def _entrusting(link, link_col, model, code: str):
     )
 
 
+async def _check_parent(session: AsyncSession, sub: Subcontractor, parent_id: int) -> None:
+    """The new parent exists and its chain of parents does not lead back to `sub`."""
+    await _serialize_reparenting(session)
+    chain = await _chain_from(session, parent_id)
+    if not chain:
+        raise NotFound(f"no subcontractor {parent_id} to be the parent", field="parentId")
+    ids = [link_id for link_id, _ in chain]
+    if sub.id in ids:
+        names = [name for _, name in chain[: ids.index(sub.id) + 1]]
+        path = " -> ".join([sub.name, *names])
+        what = "its own parent" if parent_id == sub.id else "re-entrusted by a subcontractor it re-entrusts"
+        raise InvalidInput(
+            f"{sub.name} cannot be {what}: that makes a re-entrustment cycle ({path})", field="parentId"
+        )
+
+
+async def _chain_from(session: AsyncSession, start_id: int) -> list[tuple[int, str]]:
+    """(id, name) of `start_id` and each parent above it, read fresh from the database; []
+    when `start_id` names no subcontractor. Stops at a repeat, so a stored cycle ends it."""
+    chain: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    current: int | None = start_id
+    while current is not None and current not in seen and len(chain) < MAX_CHAIN:
+        stmt = select(Subcontractor.name, Subcontractor.parent_id).where(Subcontractor.id == current)
+        row = (await session.exec(stmt)).first()
+        if row is None:
+            break
+        seen.add(current)
+        chain.append((current, row[0]))
+        current = row[1]
+    return chain
+
+
+async def _serialize_reparenting(session: AsyncSession) -> None:
+    """Two concurrent re-parentings (A under B, B under A) would each find no cycle in the
+    other's absence; on PostgreSQL they take turns on a transaction lock. SQLite writers
+    already take turns (BEGIN IMMEDIATE)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.exec(sa.text("SELECT pg_advisory_xact_lock(hashtext('subcontractor.parent_id'))"))
+
+
+def _parent_key(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidInput(f"{value!r} is not a subcontractor's id", field="parentId")
+    return value
+
+
 def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - EDITABLE
     if unknown:
@@ -242,6 +296,7 @@ def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         "country": require_country,
         "corporate_number": check_corporate_number,
         "certifications": _certifications,
+        "parent_id": _parent_key,
     }
     return {key: checks[key](value) for key, value in changes.items()}
 

@@ -39,6 +39,11 @@ class UpdateSubcontractorInput:
     country: str | None = strawberry.UNSET
     corporate_number: str | None = strawberry.UNSET
     certifications: list[Certification] | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The re-entrusting subcontractor; null: entrusted by the business itself. "
+        "A parent whose own chain of parents reaches this subcontractor is refused (a cycle).",
+    )
 
 
 @strawberry.input(description="An assessment of a subcontractor's management system; the latest assessedOn counts.")

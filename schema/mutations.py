@@ -218,7 +218,12 @@ async def _with_key(info, payload, name, wrap, write, id_arg: tuple[str, str, st
 
 
 async def _update_subcontractor(info: Info, input: UpdateSubcontractorInput) -> SubcontractorPayload:
-    changes = _given(input, "name", "country", "corporate_number", "certifications")
+    changes = _given(input, "name", "country", "corporate_number", "certifications", "parent_id")
+    try:
+        if "parent_id" in changes:
+            changes["parent_id"] = key(changes["parent_id"], "Subcontractor", "parentId")
+    except RegistryError as error:
+        return SubcontractorPayload(subcontractor=None, errors=user_errors(error))
     return await _with_key(
         info, SubcontractorPayload, "subcontractor", Subcontractor.from_row, subcontractors.update_subcontractor,
         ("id", input.id, "Subcontractor", "id"), expected_version=input.expected_version, changes=changes,

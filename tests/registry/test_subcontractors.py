@@ -172,6 +172,94 @@ async def test_of_20_concurrent_updates_from_one_version_exactly_one_wins(db):
         assert len(await events(session, "subcontractor.update")) == 1
 
 
+# --- re-entrustment: changing the parent ------------------------------------------------
+
+
+async def _reparent(session, sub, parent_id):
+    return await subcontractors.update_subcontractor(
+        session, actor=ACTOR, id=sub.id, expected_version=sub.version, changes={"parent_id": parent_id}
+    )
+
+
+async def _stored_parents(session, *subs):
+    return [(await session.get(Subcontractor, s.id, populate_existing=True)).parent_id for s in subs]
+
+
+async def test_a_subcontractor_can_be_moved_under_another_parent_and_back_to_the_business(session):
+    survey, panel = await _committed_sub(session, name="Survey"), await _committed_sub(session, name="Panel")
+    moved = await _reparent(session, panel, survey.id)
+    assert (moved.parent_id, moved.version) == (survey.id, 2)
+    cleared = await _reparent(session, moved, None)
+    assert (cleared.parent_id, cleared.version) == (None, 3)
+    first, second = await events(session, "subcontractor.update")
+    assert (json.loads(first.before)["parent_id"], json.loads(first.after)["parent_id"]) == (None, survey.id)
+    assert (json.loads(second.before)["parent_id"], json.loads(second.after)["parent_id"]) == (survey.id, None)
+
+
+async def test_a_parent_that_does_not_exist_is_not_found_on_update(session):
+    sub = await _committed_sub(session)
+    with pytest.raises(NotFound) as raised:
+        await _reparent(session, sub, 404)
+    assert raised.value.field == "parentId"
+    assert await _stored_parents(session, sub) == [None]
+    assert await counts(session, AuditEvent) == [0]
+
+
+async def test_a_subcontractor_cannot_be_its_own_parent(session):
+    sub = await _committed_sub(session, name="Loop Co")
+    with pytest.raises(InvalidInput) as raised:
+        await _reparent(session, sub, sub.id)
+    assert raised.value.field == "parentId"
+    assert "cycle (Loop Co -> Loop Co)" in raised.value.message
+    assert await _stored_parents(session, sub) == [None]
+    assert await counts(session, AuditEvent) == [0]
+
+
+async def test_a_parent_whose_chain_reaches_the_subcontractor_would_make_a_cycle(session):
+    a = await _committed_sub(session, name="A")
+    b = await _committed_sub(session, name="B", parent_id=a.id)
+    c = await _committed_sub(session, name="C", parent_id=b.id)
+    with pytest.raises(InvalidInput) as raised:
+        await _reparent(session, a, c.id)  # A under C, while C is under B under A
+    assert raised.value.field == "parentId"
+    assert "re-entrustment cycle (A -> C -> B -> A)" in raised.value.message
+    assert await _stored_parents(session, a, b, c) == [None, a.id, b.id]
+    assert await counts(session, AuditEvent) == [0]
+
+
+async def test_a_parent_elsewhere_in_the_tree_is_no_cycle(session):
+    a = await _committed_sub(session, name="A")
+    b = await _committed_sub(session, name="B", parent_id=a.id)
+    c = await _committed_sub(session, name="C", parent_id=a.id)
+    moved = await _reparent(session, c, b.id)  # a sibling's child is fine
+    assert moved.parent_id == b.id
+
+
+@pytest.mark.parametrize("value", ["1", 1.0, True])
+async def test_a_parent_id_that_is_not_an_id_is_invalid_input(session, value):
+    sub = await _committed_sub(session)
+    with pytest.raises(InvalidInput) as raised:
+        await _reparent(session, sub, value)
+    assert raised.value.field == "parentId"
+
+
+async def test_two_subcontractors_racing_to_parent_each_other_make_no_cycle(db):
+    async with db.session(write=True) as session:
+        a, b = await _committed_sub(session, name="A"), await _committed_sub(session, name="B")
+
+    async def reparent(child, parent):
+        async with db.session(write=True) as session:
+            return await subcontractors.update_subcontractor(
+                session, actor=ACTOR, id=child.id, expected_version=1, changes={"parent_id": parent.id}
+            )
+
+    results = await asyncio.gather(reparent(a, b), reparent(b, a), return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["InvalidInput", "Subcontractor"], results
+    async with db.session() as session:
+        parents = await _stored_parents(session, a, b)
+    assert parents in ([b.id, None], [None, a.id])
+
+
 # --- assessments ------------------------------------------------------------------------
 
 
