@@ -14,6 +14,7 @@ from schema.enums import NoticeFormat
 from schema.errors import bad_argument
 from schema.inputs import CustomerFilter, SubcontractorFilter
 from schema.pagination import audit_page, page_args
+from schema.records import ProvisionRecordConnection, ProvisionRecordFilter
 from schema.permissions import deny
 from schema.types import (
     MODELS_BY_NAME,
@@ -119,6 +120,20 @@ class Query:
     async def customer_by_ref(self, info: Info, business_code: str, external_ref: str) -> Customer | None:
         row = await info.context.run(customers.find_customer_by_ref, business_code, external_ref)
         return Customer.from_row(row) if row else None
+
+    @strawberry.field(description="APPI Art. 29 records of provisions to third parties, in the order they were "
+                                  "written (by id), per customer, recipient and period.", extensions=READ)
+    async def provision_records(
+        self, info: Info, first: int | None = 50, after: str | None = None,
+        filter: ProvisionRecordFilter | None = None,
+    ) -> ProvisionRecordConnection:
+        size, key = page_args(info, first, after)
+        criteria = (filter or ProvisionRecordFilter()).criteria()
+        try:
+            page = await info.context.run(provisions.list_records, first=size, after_id=key, **criteria)
+        except RegistryError as error:
+            raise _refuse(error) from error
+        return ProvisionRecordConnection.from_page(page)
 
     @strawberry.field(description="What needs attention on `asOf` (default today), most severe first.",
                       extensions=READ)

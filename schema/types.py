@@ -14,6 +14,7 @@ from strawberry.types import Info
 from registry import audit as audit_log
 from registry import contracts, handling, models
 from registry.access import Capability
+from registry.disclosure import render_disclosure
 from schema import ids
 from schema.pagination import audit_page
 from schema.enums import (
@@ -25,6 +26,7 @@ from schema.enums import (
     ExclusionReason,
     HandlingRole,
     LegalBasis,
+    NoticeFormat,
     RequestKind,
     RequestStatus,
     Role,
@@ -469,6 +471,17 @@ class Customer(Node):
     async def requests(self, info: Info) -> list[DataSubjectRequest]:
         rows = await info.context.loaders.requests_of_customer.load(self._row.id)
         return [DataSubjectRequest.from_row(r) for r in rows]
+
+    @strawberry.field(description="The answer to the customer's disclosure request on `asOf` (default today): data "
+                                  "held, who handles it, provision records (APPI Art. 33 and 33(5)), requests. "
+                                  "Personal data: null unless the viewer is PRIVACY_OFFICER or ADMIN.",
+                      extensions=hide(Capability.READ_PERSONAL_DATA))
+    async def disclosure(
+        self, info: Info, as_of: date | None = None, format: NoticeFormat | None = NoticeFormat.MARKDOWN
+    ) -> str | None:
+        day = as_of or info.context.clock.today()
+        fmt = (format or NoticeFormat.MARKDOWN).value.lower()
+        return await info.context.run(render_disclosure, self._row.id, as_of=day, fmt=fmt)
 
     @strawberry.field(description="APPI Art. 29 records of provisions of this customer's data.")
     async def provision_records(self, info: Info) -> list[ProvisionRecord]:
