@@ -8,7 +8,7 @@ with exit status 1; bad usage or settings exit with 2.
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
@@ -23,9 +23,10 @@ from registry import tokens
 from registry.clock import Clock
 from registry.db import Database
 from registry.enums import Role, Severity
-from registry.errors import RegistryError
+from registry.errors import NotFound, RegistryError
 
 T = TypeVar("T")
+PURGE_ACTOR = "pi-gateway purge-records"  # the audit actor of a purge run from the shell
 
 app = typer.Typer(
     help="pi-gateway: who handles which personal data of which customer, for what, and on what footing.",
@@ -170,6 +171,77 @@ def notice(
     config = settings()
     require_schema(config)
     typer.echo(in_session(config, lambda session: render_notice(session, code, fmt=format.value)))
+
+
+DateOption = Annotated[
+    datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], metavar="DATE", help="YYYY-MM-DD (default: today in the business time zone).")
+]
+
+
+def day_of(config: Settings, as_of: datetime | None) -> date:
+    """The date asked for, or today in the business's time zone."""
+    return as_of.date() if as_of is not None else clock_of(config).today()
+
+
+async def business_code_of(session: AsyncSession, code: str | None) -> str:
+    """The business named, or the only one there is; with several, the operator must choose."""
+    from registry.businesses import get_business, list_businesses
+
+    if code is not None:
+        return (await get_business(session, code)).code
+    codes = [b.code for b in await list_businesses(session)]
+    if len(codes) != 1:
+        raise fail(f"name the business with --business: {', '.join(codes) or 'there is none'}", code=2)
+    return codes[0]
+
+
+@app.command()
+def disclose(
+    customer_ref: Annotated[str, typer.Argument(help="The customer's reference in the business (externalRef).")],
+    business: Annotated[str | None, typer.Option(help="The business's code (default: the only business).")] = None,
+    format: Annotated[NoticeFormat, typer.Option("--format", help="Output format.")] = NoticeFormat.markdown,
+    as_of: DateOption = None,
+) -> None:
+    """Print the answer to a customer's disclosure request (APPI Art. 33).
+
+    It states the data held, who handles it, the provision records (Art. 33(5)) and the requests.
+    """
+    from registry.customers import find_customer_by_ref
+    from registry.disclosure import render_disclosure
+
+    config = settings()
+    require_schema(config)
+    day = day_of(config, as_of)
+
+    async def answer(session: AsyncSession) -> str:
+        code = await business_code_of(session, business)
+        customer = await find_customer_by_ref(session, code, customer_ref)
+        if customer is None:
+            raise NotFound(f"no customer {customer_ref!r} in business {code!r}", field="externalRef")
+        return await render_disclosure(session, customer.id, as_of=day, fmt=format.value)
+
+    typer.echo(in_session(config, answer), nl=False)
+
+
+@app.command("purge-records")
+def purge_records(as_of: DateOption = None) -> None:
+    """Delete the provision records (APPI Art. 29) past their three-year retention.
+
+    Each deleted record leaves an audit event; running it again deletes none.
+    """
+    from registry.provisions import purge_expired_records
+
+    config = settings()
+    require_schema(config)
+    today = clock_of(config).today()
+    day = day_of(config, as_of)
+    if day > today:  # a later date would delete records still within their retention
+        raise fail(f"--as-of {day} is after today ({today}): records are kept until their retention ends", code=2)
+    deleted = in_session(
+        config, lambda session: purge_expired_records(session, actor=PURGE_ACTOR, today=day), write=True
+    )
+    typer.echo(f"{deleted} provision record{'' if deleted == 1 else 's'} past retention deleted "
+               f"(retained until before {day})")
 
 
 def describe(subject: SQLModel | None) -> str:

@@ -229,3 +229,99 @@ def test_check_exits_0_when_the_findings_are_only_warnings(database_url):
     result = invoke("check")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("WARNING") and "ASSESSMENT_MISSING" in result.stdout
+
+
+# --- disclose and purge-records (APPI Art. 33, Art. 29) ------------------------------------------
+
+
+def test_disclose_prints_the_answer_for_the_only_business_in_markdown_or_html(database_url):
+    invoke("seed", "--demo")
+    markdown = invoke("disclose", "LIJ-0001")
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.stdout.startswith("# Disclosure of personal information held by Loveinn Japan")
+    assert "Customer reference: LIJ-0001" in markdown.stdout and "Hanako Yamada (fictional)" in markdown.stdout
+    assert "### Sakura Payment Services K.K. (fictional)" in markdown.stdout
+    assert "| Financial institutions | JP | Name, Amount billed, Credit card number |" in markdown.stdout
+    html = invoke("disclose", "LIJ-0001", "--format", "html", "--business", "loveinn-japan")
+    assert html.exit_code == 0, html.output
+    assert html.stdout.startswith("<!doctype html>") and "<td>Financial institutions</td>" in html.stdout
+
+
+def test_disclose_as_of_a_past_date_leaves_out_later_records(database_url):
+    invoke("seed", "--demo")
+    earlier = (date.today() - timedelta(days=30)).isoformat()
+    result = invoke("disclose", "LIJ-0001", "--as-of", earlier)
+    assert result.exit_code == 0, result.output
+    assert f"As of: {earlier}" in result.stdout
+    assert "No provision of the customer's personal information to a third party is on record." in result.stdout
+
+
+def test_disclose_of_an_unknown_customer_or_business_fails_with_a_message(database_url):
+    invoke("seed", "--demo")
+    unknown = invoke("disclose", "LIJ-9999")
+    assert unknown.exit_code == 1 and "LIJ-9999" in unknown.stderr and unknown.stdout == ""
+    elsewhere = invoke("disclose", "LIJ-0001", "--business", "nobody")
+    assert elsewhere.exit_code == 1 and "nobody" in elsewhere.stderr
+
+
+def test_disclose_needs_the_business_named_when_there_are_several(database_url):
+    invoke("seed", "--demo")
+    run_in_session(database_url, factories.business)
+    result = invoke("disclose", "LIJ-0001")
+    assert result.exit_code == 2
+    assert "--business" in result.stderr and "loveinn-japan" in result.stderr
+    assert invoke("disclose", "LIJ-0001", "--business", "loveinn-japan").exit_code == 0
+
+
+def record_count(url: str) -> int:
+    from sqlmodel import func, select
+
+    from registry.models import ProvisionRecord
+
+    async def count(session):
+        return (await session.exec(select(func.count()).select_from(ProvisionRecord))).one()
+
+    return run_in_session(url, count)
+
+
+def add_expired_record(url: str) -> None:
+    """A billing record for LIJ-0002 provided four years ago: its retention has ended."""
+    from registry import provisions
+    from registry.customers import find_customer_by_ref
+
+    async def add(session):
+        customer = await find_customer_by_ref(session, "loveinn-japan", "LIJ-0002")
+        [bank] = await provisions.list_recipients(session)
+        [provision] = (await provisions.provisions_of_recipients(session, [bank.id]))[bank.id]
+        await provisions.record_provision(
+            session, actor="test", provision_id=provision.id, customer_id=customer.id,
+            provided_on=date.today() - timedelta(days=4 * 365), data_item_codes=["name"],
+        )
+
+    run_in_session(url, add)
+
+
+def test_purge_records_deletes_records_past_retention_once_and_says_how_many(database_url):
+    invoke("seed", "--demo")
+    add_expired_record(database_url)
+    assert record_count(database_url) == 3
+    first = invoke("purge-records")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("1 provision record past retention deleted")
+    assert record_count(database_url) == 2  # the demo's recent records stay
+    again = invoke("purge-records")
+    assert again.exit_code == 0 and again.stdout.startswith("0 provision records")
+    assert record_count(database_url) == 2
+
+
+def test_purge_records_refuses_a_date_after_today(database_url):
+    invoke("seed", "--demo")
+    later = (date.today() + timedelta(days=4 * 365)).isoformat()
+    result = invoke("purge-records", "--as-of", later)
+    assert result.exit_code == 2 and "after today" in result.stderr
+    assert record_count(database_url) == 2
+
+
+def test_purge_records_refuses_a_database_not_yet_migrated(database_url):
+    result = invoke("purge-records")
+    assert result.exit_code == 1 and "pi-gateway migrate" in result.stderr
