@@ -47,6 +47,16 @@ class GraphQLView(GraphQL):
             request.state.caller = caller
         return await super().run(request, context, root_value)
 
+    async def parse_http_body(self, request):
+        """A JSON body that is not an object (nor a batch list) cannot be a GraphQL request:
+        HTTP 400 with a clear message, not a crash on the missing `query`."""
+        if request.method == "POST" and "application/json" in (request.content_type or ""):
+            body = (await request.get_body()).lstrip()
+            if body[:1] not in (b"{", b"["):
+                found = "an empty body" if not body else "JSON that is not an object"
+                raise HTTPException(400, f'Expected a JSON object such as {{"query": "{{ viewer {{ name }} }}"}}, got {found}.')
+        return await super().parse_http_body(request)
+
     def _is_ide_page(self, request: Request) -> bool:
         return bool(self.graphql_ide) and self.should_render_graphql_ide(self.request_adapter_class(request))
 
