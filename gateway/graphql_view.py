@@ -54,7 +54,8 @@ class GraphQLView(GraphQL):
             body = (await request.get_body()).lstrip()
             if body[:1] not in (b"{", b"["):
                 found = "an empty body" if not body else "JSON that is not an object"
-                raise HTTPException(400, f'Expected a JSON object such as {{"query": "{{ viewer {{ name }} }}"}}, got {found}.')
+                example = '{"query": "{ viewer { name } }"}'
+                raise HTTPException(400, f"Expected a JSON object such as {example}, got {found}.")
         return await super().parse_http_body(request)
 
     def _is_ide_page(self, request: Request) -> bool:

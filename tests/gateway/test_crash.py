@@ -111,7 +111,8 @@ async def stored_state(url: str) -> dict:
 
             return {
                 "customers": await rows(
-                    "SELECT c.external_ref, c.id, (SELECT count(*) FROM customer_data_item i WHERE i.customer_id = c.id),"
+                    "SELECT c.external_ref, c.id,"
+                    " (SELECT count(*) FROM customer_data_item i WHERE i.customer_id = c.id),"
                     " (SELECT count(*) FROM audit_event e WHERE e.entity_type = 'Customer' AND e.entity_id = c.id"
                     "  AND e.action = 'customer.register' AND e.actor = 'crash-writer')"
                     " FROM customer c WHERE c.external_ref LIKE 'CRASH-%'"
@@ -176,12 +177,12 @@ async def test_a_killed_server_loses_no_acknowledged_write_and_leaves_none_half_
     state = await stored_state(url)
     found = {row[0]: row for row in state["customers"] + state["subcontractors"]}
     in_flight = stream.sent - stream.acknowledged
+    backend = "sqlite" if is_sqlite(url) else "postgresql"
     print(
-        f"\n[crash {'sqlite' if is_sqlite(url) else 'postgresql'}] writes sent {len(stream.sent)}, "
-        f"acknowledged when the kill was sent {acknowledged_at_kill} (acknowledged in all, answers already on the wire included: {len(stream.acknowledged)}), "
-        f"in flight at the kill {len(in_flight)}, failed by the kill {len(stream.failed)}; "
-        f"found after restart {len(found)} (acknowledged found {len(stream.acknowledged & found.keys())}, "
-        f"in-flight landed {len(in_flight & found.keys())})"
+        f"\n[crash {backend}] writes sent {len(stream.sent)}; acknowledged when the kill was sent "
+        f"{acknowledged_at_kill}, acknowledged in all {len(stream.acknowledged)} (answers already on the wire); "
+        f"in flight at the kill {len(in_flight)}; found after restart {len(found)}: acknowledged found "
+        f"{len(stream.acknowledged & found.keys())}, in-flight landed whole {len(in_flight & found.keys())}"
     )
 
     assert stream.acknowledged <= found.keys(), sorted(stream.acknowledged - found.keys())

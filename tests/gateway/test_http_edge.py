@@ -92,7 +92,8 @@ async def api(tmp_path, clock):
 
 
 async def post(api, *, headers: dict | None = None, **request):
-    return await api.client.post("/graphql", headers={"Authorization": f"Bearer {api.token}", **(headers or {})}, **request)
+    headers = {"Authorization": f"Bearer {api.token}", **(headers or {})}
+    return await api.client.post("/graphql", headers=headers, **request)
 
 
 @pytest.mark.parametrize("case, request_kwargs, status, words", UNPARSABLE, ids=[c[0] for c in UNPARSABLE])
@@ -143,9 +144,10 @@ LIVE_CASES = [
     ("malformed JSON", b'{"query": ', JSON, 400, "parse request body as JSON"),
     ("an empty body", b"", JSON, 400, "got an empty body"),
     ("a string body", b'"a string"', JSON, 400, "Expected a JSON object"),
-    ("text/plain", b'{"query": "{ viewer { name } }"}', {"content-type": "text/plain"}, 400, "Unsupported content type"),
-    ("over the body limit", json.dumps({"query": "{ viewer { name } }", "variables": {"pad": "x" * 2_000_001}}).encode(),
-     JSON, 413, ""),
+    ("text/plain", b'{"query": "{ viewer { name } }"}', {"content-type": "text/plain"}, 400,
+     "Unsupported content type"),
+    ("over the body limit", json.dumps({"query": "{ viewer { name } }", "variables": {"pad": "x" * 2_000_001}})
+     .encode(), JSON, 413, ""),
 ]
 
 
