@@ -1,12 +1,20 @@
 # The two commands of the README: `make demo` and `make test`.
-# Both create .venv when missing and (re)install the package when pyproject.toml changes.
+# Both create .venv when missing and (re)install the package when pyproject.toml changes,
+# and build the web pages (GraphiQL, the data map) when they are missing or out of date.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test install
+# The web pages: web/ (Vite) -> gateway/static/dist, served by the gateway (gateway/web.py)
+WEB_MODULES := web/node_modules/.installed
+WEB_BUILT := gateway/static/dist/.built
+WEB_SOURCES := web/package.json web/package-lock.json web/vite.config.js $(wildcard web/*.html) \
+	$(shell find web/src -type f 2>/dev/null)
+HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
+
+.PHONY: demo test install web
 
 install: $(STAMP)
 
@@ -18,10 +26,27 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install -q -e ".[test]"
 	touch $@
 
-demo: $(STAMP)
+ifeq ($(HAVE_NODE),yes)
+web: $(WEB_BUILT)
+else
+web:
+	@echo "make web: node and npm not found, so the web pages are not built (install Node.js 20+ to get them)."
+	@echo "          The API still serves; /graphql then shows Strawberry's GraphiQL, which loads from a CDN, and /map says it is not built."
+endif
+
+$(WEB_MODULES): web/package-lock.json web/package.json
+	cd web && npm ci --prefer-offline --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILT): $(WEB_SOURCES) $(WEB_MODULES)
+	cd web && npm run build
+	touch $@
+
+demo: $(STAMP) web
 	$(VENV)/bin/pi-gateway serve --demo
 
-# PostgreSQL tests run when PI_GATEWAY_TEST_POSTGRES_URL is set, and skip with the reason otherwise
-test: $(STAMP)
+# PostgreSQL tests run when PI_GATEWAY_TEST_POSTGRES_URL is set, and skip with the reason otherwise;
+# the browser tests (tests/web) need the built pages and /usr/bin/chromium, and skip with the reason otherwise
+test: $(STAMP) web
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
