@@ -7,6 +7,8 @@ survive restarts. A malformed or foreign ID decodes to None, never to an error p
 import base64
 import binascii
 
+MAX_KEY = 2**31 - 1  # id columns are 32-bit integers: a larger key names nothing
+
 NODE_TYPES = frozenset({
     "Business", "Purpose", "DataItem", "Subcontractor", "Contract", "Entrustment",
     "ThirdPartyRecipient", "Provision", "ProvisionRecord", "Customer",
@@ -26,7 +28,7 @@ def decode(global_id: str) -> tuple[str, int] | None:
         number = int(key)
     except (ValueError, UnicodeError, binascii.Error):
         return None
-    if type_name not in NODE_TYPES or number < 1 or number >= 2**63 or key != str(number):
+    if type_name not in NODE_TYPES or not 1 <= number <= MAX_KEY or key != str(number):
         return None
     return type_name, number
 
@@ -51,4 +53,4 @@ def decode_cursor(cursor: str | None) -> int | None | bool:
         number = int(key)
     except (ValueError, UnicodeError, binascii.Error):
         return False
-    return number if prefix == "cursor" and number >= 0 and key == str(number) else False
+    return number if prefix == "cursor" and 0 <= number <= MAX_KEY and key == str(number) else False
