@@ -48,6 +48,7 @@ MUTATIONS: dict[str, tuple[Capability, dict]] = {
 RESTRICTED: dict[str, Capability] = {
     "Customer.displayName": Capability.READ_PERSONAL_DATA,
     "Customer.email": Capability.READ_PERSONAL_DATA,
+    "Customer.disclosure": Capability.READ_PERSONAL_DATA,
     "Subcontractor.history": Capability.READ_HISTORY,
     "Query.auditEvents": Capability.READ_AUDIT,
 }
@@ -118,16 +119,17 @@ async def test_mutation_is_allowed_exactly_for_roles_with_its_capability(api, mu
         assert await row_count(api) == before
 
 
-CUSTOMER_PERSONAL = '{ customerByRef(businessCode: "loveinn-japan", externalRef: "LIJ-0001") { displayName email } }'
+CUSTOMER_PERSONAL = ('{ customerByRef(businessCode: "loveinn-japan", externalRef: "LIJ-0001") '
+                     "{ displayName email disclosure } }")
 
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_customer_personal_data_reads_null_without_the_capability(api, role):
     customer = (await api.data(CUSTOMER_PERSONAL, role=role))["customerByRef"]
     if can(role, Capability.READ_PERSONAL_DATA):
-        assert customer["displayName"] and "@" in customer["email"]
+        assert customer["displayName"] and "@" in customer["email"] and customer["email"] in customer["disclosure"]
     else:
-        assert customer == {"displayName": None, "email": None}
+        assert customer == {"displayName": None, "email": None, "disclosure": None}
 
 
 @pytest.mark.parametrize("role", ROLES)
