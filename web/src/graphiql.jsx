@@ -11,7 +11,7 @@ import { createRoot } from "react-dom/client";
 import { saveToken, savedToken } from "./session.js";
 
 const EXAMPLE_QUERY = `# Who handles the data of customer LIJ-0003 (cancelled)?
-# Set a token (top right or in Headers), then run: Ctrl-Enter.
+# Set a token top right, then run it (Ctrl-Enter).
 {
   customerByRef(businessCode: "loveinn-japan", externalRef: "LIJ-0003") {
     status
