@@ -52,10 +52,10 @@ class CloseSession(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context.context
-        if not hasattr(context, "close"):
+        if not hasattr(context, "finish"):
             return
         try:
-            await context.close()
+            await context.finish()
         except Exception as error:  # a connection broken by a cancelled query
             logging.getLogger("pi_gateway.errors").warning(json.dumps({
                 "event": "session_close_failed", "request_id": request_id_of(context), "error": repr(error),

@@ -48,6 +48,7 @@ class Context:
     _session: AsyncSession | None = None
     _loaders: Any = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _finished: bool = False
 
     @property
     def loaders(self):
@@ -58,6 +59,9 @@ class Context:
         return self._loaders
 
     async def session(self) -> AsyncSession:
+        if self._finished:
+            # a sibling field still running after the answer was decided: open nothing new
+            raise asyncio.CancelledError("the operation has ended")
         if self._session is None:
             self._session = self.database.sessions(write=False)()
         return self._session
@@ -76,10 +80,17 @@ class Context:
         self._loaders = None
 
     async def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-        self._loaders = None
+        """Drop the read session, after any query running on it has finished."""
+        async with self._lock:
+            if self._session is not None:
+                session, self._session = self._session, None
+                await session.close()
+            self._loaders = None
+
+    async def finish(self) -> None:
+        """End of the operation: close the session and refuse to open another."""
+        self._finished = True
+        await self.close()
 
     @property
     def actor(self) -> str:
