@@ -12,6 +12,7 @@ from gateway.auth import Authenticator
 from gateway.graphql_view import GraphQLView
 from gateway.limits import RateLimit, RateLimiter
 from gateway.observability import Metrics, Observability, OperationFacts, configure_logging, metrics_endpoint
+from gateway.web import web_routes
 from gateway.settings import Settings, load_settings
 from registry import notice
 from registry.clock import Clock
@@ -73,6 +74,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/notice/{code}", published_notice),
             Route("/metrics", metrics_endpoint(metrics)),
+            *web_routes(),
         ],
         middleware=[Middleware(Observability, metrics=metrics), Middleware(RateLimit, limiter=limiter)],
         lifespan=lifespan,

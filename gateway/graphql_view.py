@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from cross_web import HTTPException
@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from gateway.auth import AuthFailure, Authenticator
+from gateway.web import graphiql_html
 from registry.clock import Clock
 from registry.db import Database
 from schema.context import Context, Policy
@@ -57,6 +58,11 @@ class GraphQLView(GraphQL):
                 example = '{"query": "{ viewer { name } }"}'
                 raise HTTPException(400, f"Expected a JSON object such as {example}, got {found}.")
         return await super().parse_http_body(request)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own built assets; Strawberry's CDN page when they are not built."""
+        page = graphiql_html()
+        return HTMLResponse(page) if page is not None else await super().render_graphql_ide(request)
 
     def _is_ide_page(self, request: Request) -> bool:
         return bool(self.graphql_ide) and self.should_render_graphql_ide(self.request_adapter_class(request))

@@ -31,7 +31,7 @@ REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_OPERATION_NAMES = 200  # client-chosen names: bound the metrics' label sets
-KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/map"})
 
 
 def configure_logging(level: str) -> None:

@@ -1,7 +1,7 @@
 """Browser tests: the gateway with its web pages as a live process, driven by Playwright in
 Debian's Chromium (never a downloaded browser).
 
-The server runs `tests.web.app_with_web:create_web_app` under uvicorn on a free port, on a
+The server runs `gateway.app:create_app` under uvicorn on a free port, on a
 SQLite file seeded with the demo registry by `pi-gateway seed --demo`; tokens come from
 `pi-gateway token create`. Skipped, with the reason shown, when /usr/bin/chromium, the
 Python playwright package or the built assets (`make web`) are missing.
@@ -50,7 +50,7 @@ class WebServer(LiveServer):
         self.starts += 1
         log = open(self.log_dir / f"server-{self.starts}.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.web.app_with_web:create_web_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             cwd=REPO, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

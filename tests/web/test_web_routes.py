@@ -8,6 +8,7 @@ import pytest
 from starlette.applications import Starlette
 
 import gateway.web
+from gateway.app import create_app
 from gateway.web import graphiql_html, web_routes
 
 
@@ -59,12 +60,10 @@ def test_graphiql_html_without_built_assets_is_none_and_warns_once(tmp_path, cap
     assert "make web" in warnings[0].getMessage() and str(missing) in warnings[0].getMessage()
 
 
-async def test_gateway_with_web_routes_serves_graphiql_from_local_assets(static_dir, tmp_path, monkeypatch):
-    from tests.web.app_with_web import create_web_app
-
+async def test_gateway_serves_graphiql_and_the_map_from_local_assets(static_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
     monkeypatch.setattr(gateway.web, "STATIC_DIR", static_dir)
-    app = create_web_app()
+    app = create_app()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
         ide = await http.get("/graphql", headers={"accept": "text/html"})
         api = await http.post("/graphql", json={"query": "{ viewer { name } }"})
