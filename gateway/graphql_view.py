@@ -57,7 +57,11 @@ class GraphQLView(GraphQL):
                 found = "an empty body" if not body else "JSON that is not an object"
                 example = '{"query": "{ viewer { name } }"}'
                 raise HTTPException(400, f"Expected a JSON object such as {example}, got {found}.")
-        return await super().parse_http_body(request)
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if _holds_nul(item.variables):
+                raise HTTPException(400, NUL_REFUSED)
+        return parsed
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the gateway's own built assets; Strawberry's CDN page when they are not built."""
@@ -153,6 +157,25 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(
         e.path is None and (e.extensions or {}).get("code") not in _NOT_REQUEST_ERRORS for e in errors
     )
+
+
+NUL_REFUSED = "Strings may not contain the NUL character (U+0000): remove it from the variables."
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string in a decoded JSON value contains U+0000 (PostgreSQL cannot store it)."""
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return True
+        elif isinstance(current, dict):
+            pending.extend(current.keys())
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return False
 
 
 def _unauthenticated(reason: str) -> Response:

@@ -202,8 +202,23 @@ async def list_subcontractors(
     filter: SubcontractorFilter | None = None,
 ) -> Page[Subcontractor]:
     """Subcontractors in id order, narrowed by `filter`."""
-    stmt = await _filtered(session, filter or SubcontractorFilter(), today=today)
+    criteria = filter or SubcontractorFilter()
+    _check_filter(criteria)
+    stmt = await _filtered(session, criteria, today=today)
     return await paginate(session, stmt, first=first, after_id=after_id, id_col=Subcontractor.id)
+
+
+FILTER_TEXT_LIMIT = 200  # no name or code is longer, so a longer filter could never match
+
+
+def _check_filter(f: SubcontractorFilter) -> None:
+    for name, field in [("name_contains", "nameContains"), ("country", "country"),
+                        ("data_item_code", "dataItemCode"), ("purpose_code", "purposeCode")]:
+        value = getattr(f, name)
+        if value is not None and len(value) > FILTER_TEXT_LIMIT:
+            raise InvalidInput(
+                f"filter.{field} must be at most {FILTER_TEXT_LIMIT} characters", field=f"filter.{field}"
+            )
 
 
 async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: date):

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, StringValueNode
+from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -62,11 +63,23 @@ class CloseSession(SchemaExtension):
             }))
 
 
+class NoNulCharacters(ValidationRule):
+    """String literals may not carry U+0000: no registry text can hold it (PostgreSQL refuses it)."""
+
+    def enter_string_value(self, node: StringValueNode, *_args) -> None:
+        if "\x00" in node.value:
+            self.report_error(GraphQLError(
+                "Strings may not contain the NUL character (U+0000).", node,
+                extensions={"code": "BAD_USER_INPUT"},
+            ))
+
+
 def validation_rules(limits: Limits) -> list:
     """The extra validation rules, each class built once: the validation cache keys on them."""
     rules = (
         QueryDepthLimiter(max_depth=limits.max_depth).validation_rules
         + MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules
+        + [NoNulCharacters]
     )
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)

@@ -141,7 +141,10 @@ class Query:
         self, info: Info, business_code: str | None = None, as_of: date | None = None
     ) -> list[Finding]:
         day = as_of or info.context.clock.today()
-        results = await info.context.run(findings.compliance_findings, today=day, business_code=business_code)
+        try:
+            results = await info.context.run(findings.compliance_findings, today=day, business_code=business_code)
+        except NotFound as error:
+            raise _refuse(error) from error
         return [
             Finding(code=f.code, severity=f.severity, message=f.message,
                     subject=node_of(f.subject, info) if f.subject is not None else None)

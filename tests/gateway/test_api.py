@@ -341,3 +341,9 @@ async def test_data_map_query_count_does_not_grow_with_rows(api):
             sa.event.remove(api.database.reader.sync_engine, "before_cursor_execute", listener)
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+async def test_findings_of_an_unknown_business_is_a_clear_error(api):
+    body = await api.gql('{ complianceFindings(businessCode: "nobody") { code } }')
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "businessCode"}

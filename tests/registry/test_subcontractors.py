@@ -398,3 +398,14 @@ async def test_get_raises_find_returns_none(session):
     assert await subcontractors.find_subcontractor(session, 404) is None
     with pytest.raises(NotFound):
         await subcontractors.get_subcontractor(session, 404)
+
+
+async def test_a_filter_longer_than_any_name_is_refused(session, clock):
+    from registry.errors import InvalidInput
+    from registry.subcontractors import SubcontractorFilter, list_subcontractors
+
+    with pytest.raises(InvalidInput) as refused:
+        await list_subcontractors(session, today=clock.today(), filter=SubcontractorFilter(name_contains="x" * 201))
+    assert refused.value.field == "filter.nameContains"
+    page = await list_subcontractors(session, today=clock.today(), filter=SubcontractorFilter(name_contains="x" * 200))
+    assert page.total == 0
