@@ -2,11 +2,11 @@
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from graphql import GraphQLError, StringValueNode
+from graphql import GraphQLError, OperationDefinitionNode, StringValueNode
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -74,6 +74,22 @@ class NoNulCharacters(ValidationRule):
             ))
 
 
+class RequireOperationName(SchemaExtension):
+    """A document with several operations must name the one to run (GraphQL spec,
+    GetOperation); Strawberry would silently run the first."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        named = getattr(context, "_provided_operation_name", None)  # what the client sent, if anything
+        if document is not None and named is None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                error = GraphQLError("This document holds several operations: send operationName to pick one.")
+                context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+        yield
+
+
 def validation_rules(limits: Limits) -> list:
     """The extra validation rules, each class built once: the validation cache keys on them."""
     rules = (
@@ -98,6 +114,7 @@ def build_schema(limits: Limits | None = None, *, extensions: Sequence = ()) -> 
             partial(MaxTokensLimiter, limits.max_tokens),
             partial(ParserCache, 1024),
             partial(ValidationCache, 1024),
+            RequireOperationName,  # after the cache, which sets the validation errors it adds to
             CloseSession,
             *extensions,
         ],

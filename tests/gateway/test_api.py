@@ -347,3 +347,14 @@ async def test_findings_of_an_unknown_business_is_a_clear_error(api):
     body = await api.gql('{ complianceFindings(businessCode: "nobody") { code } }')
     assert body["data"] is None
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "businessCode"}
+
+
+async def test_several_operations_need_an_operation_name(api):
+    document = "query A { viewer { name } } query B { viewer { role } }"
+    body = await api.gql(document)
+    assert body["data"] is None and "operationName" in body["errors"][0]["message"]
+    response = await api.client.post(
+        "/graphql", json={"query": document, "operationName": "B"},
+        headers={"Authorization": f"Bearer {api.tokens[Role.VIEWER]}"},
+    )
+    assert response.json() == {"data": {"viewer": {"role": "VIEWER"}}}
