@@ -97,6 +97,8 @@ async def _financial_institutions(session):
     await provisions.create_provision(
         session, actor=ACTOR, business_code=BUSINESS, recipient_id=recipient.id, purpose_codes=["P5"],
         data_item_codes=["name", "amount", "credit_card_number", "bank_account"], legal_basis=LegalBasis.CONSENT,
+        stated_purpose="billing purposes or storage of the product or services fees in document form or "
+        "electronic data",
     )
 
 

@@ -237,6 +237,8 @@ class Provision(SQLModel, table=True):
     recipient_id: int = _fk("third_party_recipient.id")
     legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis))
     active: bool = True
+    # what the data is provided for, in the notice's words (seed §7: "for billing purposes...")
+    stated_purpose: str | None = Field(default=None, max_length=500)
 
 
 class ProvisionPurpose(SQLModel, table=True):

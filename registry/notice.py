@@ -113,10 +113,13 @@ async def _provisions(session: AsyncSession, business_id: int) -> list[_Provisio
 
 async def _countries(session: AsyncSession, business: Business) -> list[str]:
     """Where personal data is handled: the business, its subcontractors under a contract that
-    is not terminated, and the recipients of its active provisions (APPI Art. 32)."""
+    entrusts data (ACTIVE or SUSPENDED, expired ones included while they may still hold it:
+    not drafts, reviews or terminated ones), and the recipients of its active provisions
+    (APPI Art. 32)."""
+    entrusting = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED)
     subcontractors = await _all(session, select(Subcontractor.country).join(
         Contract, Contract.subcontractor_id == Subcontractor.id,
-    ).where(Contract.business_id == business.id, Contract.status != ContractStatus.TERMINATED))
+    ).where(Contract.business_id == business.id, Contract.status.in_(entrusting)))
     recipients = await _all(session, select(ThirdPartyRecipient.country).join(Provision).where(
         Provision.business_id == business.id, Provision.active.is_(True)))
     return sorted({business.country, *subcontractors, *recipients})
@@ -184,8 +187,10 @@ def _third_party(provisions: list[_ProvisionFacts]) -> list[str | _List]:
 def _provision_sentence(p: _ProvisionFacts) -> str:
     label = "purpose of use" if len(p.purposes) == 1 else "purposes of use"
     purposes = _and([f"{x.ordinal} ({x.title})" for x in p.purposes] or ["none"])
+    stated = f"{p.provision.stated_purpose} (the {label} {purposes})" if p.provision.stated_purpose else (
+        f"the {label} {purposes}")
     return (f"The Company provides personal information composed of {_and(p.item_names or ['no item'])} "
-            f"to {p.recipient.name}, only for the {label} {purposes}, {_LEGAL_BASIS[p.provision.legal_basis]}.")
+            f"to {p.recipient.name}, only for {stated}, {_LEGAL_BASIS[p.provision.legal_basis]}.")
 
 
 def _entrustment(countries: list[str]) -> list[str | _List]:

@@ -33,7 +33,7 @@ from registry.models import (
     utcnow,
 )
 from registry.pages import Page, group_by, paginate
-from registry.validation import require_codes, require_country, require_member, require_name
+from registry.validation import optional_text, require_codes, require_country, require_member, require_name
 
 RETENTION_YEARS = 3  # APPI Enforcement Rules Art. 21: records kept for three years
 PURGE_BATCH = 500  # records read, deleted and audited per round of a purge
@@ -73,6 +73,7 @@ async def create_provision(
     data_item_codes: Iterable[str],
     legal_basis: LegalBasis,
     active: bool = True,
+    stated_purpose: str | None = None,
 ) -> Provision:
     """Which of the business's own purposes and items go to the recipient, and on what
     legal basis (Art. 27: consent, law, or opt-out)."""
@@ -81,7 +82,8 @@ async def create_provision(
     legal_basis = require_member(legal_basis, LegalBasis, field="legalBasis")
     purposes, items = await _resolve(session, business.id, purpose_codes, data_item_codes)
     provision = Provision(
-        business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis, active=active
+        business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis, active=active,
+        stated_purpose=optional_text(stated_purpose, field="statedPurpose", max_length=500),
     )
     session.add(provision)
     await session.flush()

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry.audit import record, snapshot
+from registry.audit import PERSONAL_FIELDS, REDACTED, record, snapshot
 from registry.clock import Clock
 from registry.customers import get_customer
 from registry.enums import RequestKind, RequestStatus
@@ -97,8 +97,22 @@ async def transition_request(
         before=before,
         after=snapshot(request),
     )
+    if to == R.COMPLETED and request.kind == RequestKind.DELETION:
+        await _erase_personal_data(session, actor=actor, customer_id=request.customer_id)
     await session.commit()
     return request
+
+
+async def _erase_personal_data(session: AsyncSession, *, actor: str, customer_id: int) -> None:
+    """A completed DELETION (APPI Art. 35) erases the customer's stored name and email; the
+    held items stop being handled from the resolution date (handling resolution), and the
+    erasure's own audit event does not repeat what was erased."""
+    customer = await get_customer(session, customer_id)
+    erased = {name: None for name in PERSONAL_FIELDS["Customer"]}
+    before = snapshot(customer) | {name: REDACTED for name, value in erased.items() if getattr(customer, name)}
+    await update_versioned(session, customer, expected_version=customer.version, **erased)
+    await record(session, actor=actor, action="customer.erase", entity=customer, before=before,
+                 after=snapshot(customer))
 
 
 async def get_request(session: AsyncSession, id: int, *, field: str = "id") -> DataSubjectRequest:

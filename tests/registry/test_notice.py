@@ -167,3 +167,14 @@ async def test_unknown_format_is_invalid_input(session):
     with pytest.raises(InvalidInput) as err:
         await render_notice(session, "loveinn-japan", fmt="pdf")
     assert err.value.field == "format"
+
+
+async def test_demo_notice_states_the_seeds_billing_wording_and_only_countries_that_handle_data(session, clock):
+    from registry.demo import seed_demo
+
+    await seed_demo(session, clock=clock)
+    text = await render_notice(session, "loveinn-japan")
+    assert ("to Financial institutions, only for billing purposes or storage of the product or services fees "
+            "in document form or electronic data (the purpose of use 5") in text
+    countries = text.split("APPI Art. 32):")[1].split("##")[0]
+    assert [line.strip("- ").strip() for line in countries.strip().splitlines()] == ["JP", "SG"]  # no draft's US

@@ -145,3 +145,30 @@ async def test_a_customers_requests_come_newest_first(session):
     await session.commit()
     found = await requests.requests_of(session, [cust.id, 404])
     assert [r.id for r in found[cust.id]] == [new.id, old.id] and found[404] == []
+
+
+async def test_a_completed_deletion_erases_name_and_email_without_repeating_them(session, clock):
+    biz = await factories.business(session)
+    customer = await factories.customer(session, biz, display_name="Erase Me", email="erase@example.test")
+    request = await requests.submit_request(
+        session, actor="po", customer_id=customer.id, kind=RequestKind.DELETION, clock=clock
+    )
+    for status in (RequestStatus.IN_PROGRESS, RequestStatus.COMPLETED):
+        await requests.transition_request(session, actor="po", id=request.id, to=status, clock=clock)
+    await session.refresh(customer)
+    assert (customer.display_name, customer.email) == (None, None)
+    event = (await session.exec(select(AuditEvent).where(AuditEvent.action == "customer.erase"))).one()
+    assert "Erase Me" not in event.before and "erase@example.test" not in event.before
+    assert json.loads(event.after)["email"] is None
+
+
+async def test_other_completed_requests_keep_name_and_email(session, clock):
+    biz = await factories.business(session)
+    customer = await factories.customer(session, biz, display_name="Keep Me")
+    request = await requests.submit_request(
+        session, actor="po", customer_id=customer.id, kind=RequestKind.STOP_USE, clock=clock
+    )
+    for status in (RequestStatus.IN_PROGRESS, RequestStatus.COMPLETED):
+        await requests.transition_request(session, actor="po", id=request.id, to=status, clock=clock)
+    await session.refresh(customer)
+    assert customer.display_name == "Keep Me"
