@@ -36,6 +36,7 @@ from registry.models import (
     EntrustmentPurpose,
     Purpose,
 )
+from registry.lookup import purposes_and_items, rows_by_ids
 from registry.pages import group_by
 from registry.validation import (
     check_version,
@@ -307,8 +308,7 @@ async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id") 
 
 async def contracts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Contract]:
     """The contracts found among `ids` (an unknown id is simply absent)."""
-    rows = await session.exec(select(Contract).where(Contract.id.in_(set(ids))))
-    return {row.id: row for row in rows}
+    return await rows_by_ids(session, Contract, ids)
 
 
 async def contracts_of_subcontractors(
@@ -331,25 +331,9 @@ async def entrustment_links(
     session: AsyncSession, entrustment_ids: Iterable[int]
 ) -> tuple[dict[int, list[Purpose]], dict[int, list[DataItem]]]:
     """The purposes (by ordinal) and data items (by id) each entrustment names."""
-    ids = list(entrustment_ids)
-    purposes = await session.exec(
-        select(EntrustmentPurpose.entrustment_id, Purpose)
-        .join(Purpose, Purpose.id == EntrustmentPurpose.purpose_id)
-        .where(EntrustmentPurpose.entrustment_id.in_(set(ids)))
-        .order_by(Purpose.ordinal, Purpose.id)
+    return await purposes_and_items(
+        session, EntrustmentPurpose, EntrustmentDataItem, "entrustment_id", entrustment_ids
     )
-    items = await session.exec(
-        select(EntrustmentDataItem.entrustment_id, DataItem)
-        .join(DataItem, DataItem.id == EntrustmentDataItem.data_item_id)
-        .where(EntrustmentDataItem.entrustment_id.in_(set(ids)))
-        .order_by(DataItem.id)
-    )
-    return _pairs(ids, purposes), _pairs(ids, items)
-
-
-def _pairs(ids, rows) -> dict:
-    grouped = group_by(ids, rows, lambda row: row[0])
-    return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}
 
 
 def _codes(purposes, items) -> dict[str, list[str]]:

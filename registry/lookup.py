@@ -1,6 +1,7 @@
-"""Batched lookups of rows by key, for callers that resolve many references at once.
+"""Batched lookups for callers that resolve many references at once (DataLoaders, reports).
 
-One query whatever the number of keys; missing keys are simply absent from the answer.
+Each runs one query whatever the number of keys. `rows_by_ids` leaves unknown keys out;
+`linked` answers every owner asked about, with [] when nothing is linked.
 """
 
 from collections.abc import Iterable
@@ -8,6 +9,9 @@ from typing import TypeVar
 
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.models import DataItem, Purpose
+from registry.pages import group_by
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -18,3 +22,29 @@ async def rows_by_ids(session: AsyncSession, model: type[Row], ids: Iterable[int
         return {}
     rows = await session.exec(select(model).where(model.id.in_(wanted)))
     return {row.id: row for row in rows}
+
+
+async def linked(
+    session: AsyncSession, owner_col, target_col, target: type[Row], owner_ids: Iterable[int]
+) -> dict[int, list[Row]]:
+    """The `target` rows each owner reaches through a link table (`owner_col` -> `target_col`),
+    purposes by ordinal and everything else by id."""
+    ids = list(owner_ids)
+    order = (Purpose.ordinal, Purpose.id) if target is Purpose else (target.id,)
+    rows = await session.exec(
+        select(owner_col, target).join(target, target.id == target_col)
+        .where(owner_col.in_(set(ids))).order_by(*order)
+    )
+    grouped = group_by(ids, rows, lambda row: row[0])
+    return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}
+
+
+async def purposes_and_items(
+    session: AsyncSession, purpose_link: type[SQLModel], item_link: type[SQLModel], owner: str, ids: Iterable[int]
+) -> tuple[dict[int, list[Purpose]], dict[int, list[DataItem]]]:
+    """The purposes and data items each owner (an entrustment, a provision) names through
+    its two link tables, whose owner column is `owner`."""
+    ids = list(ids)
+    purposes = await linked(session, getattr(purpose_link, owner), purpose_link.purpose_id, Purpose, ids)
+    items = await linked(session, getattr(item_link, owner), item_link.data_item_id, DataItem, ids)
+    return purposes, items

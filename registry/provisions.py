@@ -32,6 +32,7 @@ from registry.models import (
     ThirdPartyRecipient,
     utcnow,
 )
+from registry.lookup import linked, purposes_and_items, rows_by_ids
 from registry.pages import Page, group_by, paginate
 from registry.validation import optional_text, require_codes, require_country, require_member, require_name
 
@@ -201,20 +202,15 @@ async def list_recipients(session: AsyncSession) -> list[ThirdPartyRecipient]:
 
 async def recipients_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, ThirdPartyRecipient]:
     """The recipients found among `ids` (an unknown id is simply absent)."""
-    return await _by_ids(session, ThirdPartyRecipient, ids)
+    return await rows_by_ids(session, ThirdPartyRecipient, ids)
 
 
 async def provisions_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Provision]:
-    return await _by_ids(session, Provision, ids)
+    return await rows_by_ids(session, Provision, ids)
 
 
 async def records_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, ProvisionRecord]:
-    return await _by_ids(session, ProvisionRecord, ids)
-
-
-async def _by_ids(session, model, ids):
-    rows = await session.exec(select(model).where(model.id.in_(set(ids))))
-    return {row.id: row for row in rows}
+    return await rows_by_ids(session, ProvisionRecord, ids)
 
 
 async def provisions_of_recipients(
@@ -229,20 +225,7 @@ async def provision_links(
     session: AsyncSession, provision_ids: Iterable[int]
 ) -> tuple[dict[int, list[Purpose]], dict[int, list[DataItem]]]:
     """The purposes (by ordinal) and data items (by id) each provision names."""
-    ids = list(provision_ids)
-    purposes = await session.exec(
-        select(ProvisionPurpose.provision_id, Purpose)
-        .join(Purpose, Purpose.id == ProvisionPurpose.purpose_id)
-        .where(ProvisionPurpose.provision_id.in_(set(ids)))
-        .order_by(Purpose.ordinal, Purpose.id)
-    )
-    items = await session.exec(
-        select(ProvisionDataItem.provision_id, DataItem)
-        .join(DataItem, DataItem.id == ProvisionDataItem.data_item_id)
-        .where(ProvisionDataItem.provision_id.in_(set(ids)))
-        .order_by(DataItem.id)
-    )
-    return _pairs(ids, purposes), _pairs(ids, items)
+    return await purposes_and_items(session, ProvisionPurpose, ProvisionDataItem, "provision_id", provision_ids)
 
 
 async def records_of_customers(
@@ -259,19 +242,8 @@ async def records_of_customers(
 
 
 async def record_items(session: AsyncSession, record_ids: Iterable[int]) -> dict[int, list[DataItem]]:
-    ids = list(record_ids)
-    stmt = (
-        select(ProvisionRecordDataItem.record_id, DataItem)
-        .join(DataItem, DataItem.id == ProvisionRecordDataItem.data_item_id)
-        .where(ProvisionRecordDataItem.record_id.in_(set(ids)))
-        .order_by(DataItem.id)
-    )
-    return _pairs(ids, await session.exec(stmt))
-
-
-def _pairs(ids, rows) -> dict:
-    grouped = group_by(ids, rows, lambda row: row[0])
-    return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}
+    return await linked(session, ProvisionRecordDataItem.record_id, ProvisionRecordDataItem.data_item_id,
+                        DataItem, record_ids)
 
 
 # --- Listing and purging the records (APPI Art. 29) ---------------------------------------------
@@ -333,12 +305,7 @@ async def _purge(session: AsyncSession, actor: str, batch: list[ProvisionRecord]
     """Delete one batch; only the records this run really deleted are audited (a run
     racing another one audits nothing twice)."""
     ids = [r.id for r in batch]
-    codes = await session.exec(
-        select(ProvisionRecordDataItem.record_id, DataItem.code)
-        .join(DataItem, DataItem.id == ProvisionRecordDataItem.data_item_id)
-        .where(ProvisionRecordDataItem.record_id.in_(ids)).order_by(DataItem.id)
-    )
-    codes_of = _pairs(ids, codes)
+    codes_of = {key: [item.code for item in items] for key, items in (await record_items(session, ids)).items()}
     await session.exec(delete(ProvisionRecordDataItem).where(ProvisionRecordDataItem.record_id.in_(ids)))
     gone = set((await session.exec(
         delete(ProvisionRecord)
