@@ -4,6 +4,14 @@
 # The database defaults to a SQLite file in the /data volume; set DATABASE_URL to
 # postgresql+asyncpg://... for PostgreSQL. `serve` migrates the schema at start.
 
+FROM node:20-slim AS web
+# GraphiQL and the data map, bundled from the npm registry at build time (no CDN at run time)
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
+
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
@@ -12,6 +20,7 @@ COPY pyproject.toml README.md ./
 COPY registry ./registry
 COPY schema ./schema
 COPY gateway ./gateway
+COPY --from=web /src/gateway/static/dist ./gateway/static/dist
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
  && /opt/venv/bin/pip install /wheels/*.whl
 
