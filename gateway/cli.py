@@ -103,14 +103,54 @@ def migrate() -> None:
 
 
 @app.command()
-def seed(demo: Annotated[bool, typer.Option("--demo", help="Load the demo dataset.")] = False) -> None:
-    """Migrate, then load the demo dataset into an empty registry."""
-    if not demo:
-        raise fail("nothing to seed: the demo dataset is the only seed, ask for it with --demo", code=2)
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo dataset.")] = False,
+    scale: Annotated[int | None, typer.Option(
+        "--scale", min=0, metavar="CUSTOMERS",
+        help="Generate a scale registry with this many customers (an empty database only).")] = None,
+    subcontractors: Annotated[int, typer.Option(
+        min=1, help="With --scale: how many subcontractors.")] = 1000,
+) -> None:
+    """Migrate, then load the demo dataset (--demo) or generate scale data (--scale) into an empty registry."""
+    if demo == (scale is not None):
+        raise fail("seed what? give exactly one of --demo (the demo dataset) and --scale CUSTOMERS", code=2)
     config = settings()
     migrate_database(config)
-    seeded = seed_demo(config)
-    typer.echo("demo dataset seeded" if seeded else "demo dataset already there: nothing changed")
+    if demo:
+        seeded = seed_demo(config)
+        typer.echo("demo dataset seeded" if seeded else "demo dataset already there: nothing changed")
+        return
+    seed_scale(config, customers=scale, subcontractors=subcontractors)
+
+
+def seed_scale(config: Settings, *, customers: int, subcontractors: int) -> None:
+    """Bulk scale data with one progress line per stage and tenth; the time taken at the end."""
+    import time
+
+    from registry.scale import seed_scale as generate
+
+    started, shown = time.perf_counter(), set()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        tenth = 10 * done // total if total else 10
+        if (stage, tenth) not in shown:
+            shown.add((stage, tenth))
+            typer.echo(f"{stage}: {done:,}/{total:,} ({time.perf_counter() - started:.1f} s)", err=True)
+
+    async def main():
+        database = Database.connect(config.database_url)
+        try:
+            return await generate(database, customers=customers, subcontractors=subcontractors,
+                                  clock=clock_of(config), progress=progress)
+        finally:
+            await database.dispose()
+
+    try:
+        summary = asyncio.run(main())
+    except RegistryError as exc:
+        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}") from None
+    rows = ", ".join(f"{count:,} {table}" for table, count in summary.counts.items())
+    typer.echo(f"scale dataset seeded in {time.perf_counter() - started:.1f} s: {rows}")
 
 
 def seed_demo(config: Settings) -> bool:

@@ -155,6 +155,27 @@ def test_seed_demo_seeds_an_empty_database_once(database_url):
     assert "already there" in second.stdout
 
 
+def test_seed_scale_generates_the_sizes_asked_for_with_progress(database_url):
+    result = invoke("seed", "--scale", "300", "--subcontractors", "20")
+    assert result.exit_code == 0, result.output
+    assert "scale dataset seeded" in result.stdout and "300 customer" in result.stdout
+    assert "customers: 300/300" in result.stderr and "subcontractors: 20/20" in result.stderr
+
+
+def test_seed_takes_exactly_one_of_demo_and_scale(database_url):
+    result = invoke("seed", "--demo", "--scale", "10")
+    assert result.exit_code == 2
+    assert "exactly one" in result.stderr
+    assert migrate.current(database_url) is None
+
+
+def test_seed_scale_refuses_a_database_that_holds_a_registry(database_url):
+    invoke("seed", "--demo")
+    result = invoke("seed", "--scale", "10", "--subcontractors", "2")
+    assert result.exit_code == 1
+    assert "empty" in result.stderr
+
+
 def test_serve_demo_prints_one_working_token_per_role(database_url, monkeypatch):
     import uvicorn
 
