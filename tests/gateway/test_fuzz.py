@@ -158,14 +158,20 @@ STRING_WRITES = [
 async def test_hostile_strings_in_every_filter_argument_and_write(fuzz_api, value):
     client, tokens = fuzz_api
     for query, name in STRING_READS + [(q, "x") for q in STRING_WRITES]:
-        if "\x00" in value:  # no registry text can hold NUL: refused before execution
-            response = await client.post(
-                "/graphql", json={"query": query, "variables": {name: value}},
-                headers={"Authorization": f"Bearer {tokens[Role.ADMIN]}"},
-            )
-            assert response.status_code == 400 and "NUL character" in response.text, response.text
-        else:
-            await post(client, tokens, Role.ADMIN, query, {name: value})
+        await post_or_refused_nul(client, tokens, Role.ADMIN, query, {name: value})
+
+
+async def post_or_refused_nul(client, tokens, role: Role, query: str, variables: dict) -> dict | None:
+    """`post`, except that a variable holding NUL must be refused before execution: no registry
+    text can hold it (PostgreSQL cannot store it), so the gateway answers 400."""
+    if not any("\x00" in str(v) for v in variables.values()):
+        return await post(client, tokens, role, query, variables)
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {tokens[role]}"},
+    )
+    assert response.status_code == 400 and "NUL character" in response.text, response.text
+    return None
 
 
 async def test_nul_in_a_string_literal_is_a_validation_error(fuzz_api):
@@ -178,8 +184,8 @@ async def test_nul_in_a_string_literal_is_a_validation_error(fuzz_api):
 async def test_forged_global_ids_read_as_nothing_or_a_clear_error(fuzz_api, forged):
     client, tokens = fuzz_api
     for query in ID_READS:
-        body = await post(client, tokens, Role.VIEWER, query, {"x": forged})
-        if "node(" in query and "errors" not in body:
+        body = await post_or_refused_nul(client, tokens, Role.VIEWER, query, {"x": forged})
+        if body is not None and "node(" in query and "errors" not in body:
             assert body["data"]["node"] is None
 
 
