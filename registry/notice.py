@@ -187,8 +187,10 @@ def _third_party(provisions: list[_ProvisionFacts]) -> list[str | _List]:
 def _provision_sentence(p: _ProvisionFacts) -> str:
     label = "purpose of use" if len(p.purposes) == 1 else "purposes of use"
     purposes = _and([f"{x.ordinal} ({x.title})" for x in p.purposes] or ["none"])
-    stated = f"{p.provision.stated_purpose} (the {label} {purposes})" if p.provision.stated_purpose else (
-        f"the {label} {purposes}")
+    if p.provision.stated_purpose:  # the provision's own words, with the purpose numbers it serves
+        stated = f"{p.provision.stated_purpose} ({label} {_and([str(x.ordinal) for x in p.purposes] or ['none'])})"
+    else:
+        stated = f"the {label} {purposes}"
     return (f"The Company provides personal information composed of {_and(p.item_names or ['no item'])} "
             f"to {p.recipient.name}, only for {stated}, {_LEGAL_BASIS[p.provision.legal_basis]}.")
 

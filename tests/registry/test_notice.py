@@ -175,6 +175,6 @@ async def test_demo_notice_states_the_seeds_billing_wording_and_only_countries_t
     await seed_demo(session, clock=clock)
     text = await render_notice(session, "loveinn-japan")
     assert ("to Financial institutions, only for billing purposes or storage of the product or services fees "
-            "in document form or electronic data (the purpose of use 5") in text
+            "in document form or electronic data (purpose of use 5), with the customer's consent.") in text
     countries = text.split("APPI Art. 32):")[1].split("##")[0]
     assert [line.strip("- ").strip() for line in countries.strip().splitlines()] == ["JP", "SG"]  # no draft's US
