@@ -14,7 +14,7 @@ WEB_SOURCES := web/package.json web/package-lock.json web/vite.config.js $(wildc
 	$(shell find web/src -type f 2>/dev/null)
 HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 
-.PHONY: demo test install web
+.PHONY: demo test install web bench
 
 install: $(STAMP)
 
@@ -50,3 +50,15 @@ demo: $(STAMP) web
 test: $(STAMP) web
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The benchmark harness of issue 7 (bench/): scale databases, the real server, a load generator.
+# BENCH_ARGS=--large for 1,000,000 customers; PI_GATEWAY_BENCH_POSTGRES_URL adds PostgreSQL.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(VENV)/bin/python -m pip install -q -e ".[test,bench]"
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
