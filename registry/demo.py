@@ -60,14 +60,15 @@ async def seed_demo(session: AsyncSession, *, clock: Clock) -> bool:
     if await businesses.find_business(session, BUSINESS):
         return False
     today = clock.today()
-    business = await _business(session)
-    await _financial_institutions(session)
+    business = await seed_business(session)
+    await seed_financial_institutions(session)
     await _subcontractors(session, business.code, today)
     await _customers(session, clock)
     return True
 
 
-async def _business(session):
+async def seed_business(session):
+    """The seed's business: Loveinn Japan, its activities, purposes P1..P5 and data items."""
     business = await businesses.create_business(
         session, actor=ACTOR, code=BUSINESS, name="Loveinn Japan", operator_name="ALMEX Inc.", country="JP",
         activities=[
@@ -89,7 +90,7 @@ async def _business(session):
     return business
 
 
-async def _financial_institutions(session):
+async def seed_financial_institutions(session):
     """Seed §7: name, amount, credit card number and bank account go to financial institutions for billing."""
     recipient = await provisions.create_recipient(
         session, actor=ACTOR, name="Financial institutions", country="JP", kind="financial institution"

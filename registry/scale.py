@@ -120,8 +120,8 @@ async def seed_scale(
     report = progress or (lambda stage, done, total: None)
     async with database.session(write=True) as session:
         await _require_empty(session)
-        await demo._business(session)
-        await demo._financial_institutions(session)
+        await demo.seed_business(session)
+        await demo.seed_financial_institutions(session)
         scope = await _Scope.load(session)
     world = _World(random.Random(seed), clock, scope)
     summary = ScaleSummary(demo.BUSINESS)

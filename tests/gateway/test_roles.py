@@ -156,8 +156,9 @@ async def test_audit_events_need_read_audit(api, role):
 
 
 async def customer_audit_event(api) -> dict:
-    events = (await api.data("{ auditEvents(first: 200) { edges { node { id entityType after } } } }"))
-    return next(e["node"] for e in events["auditEvents"]["edges"] if e["node"]["entityType"] == "Customer")
+    """A customer's registration event, whose `after` holds the name and email given."""
+    events = (await api.data("{ auditEvents(first: 200) { edges { node { id action after } } } }"))
+    return next(e["node"] for e in events["auditEvents"]["edges"] if e["node"]["action"] == "customer.register")
 
 
 @pytest.mark.parametrize("role", ROLES)
