@@ -61,8 +61,11 @@ def clock_of(config: Settings) -> Clock:
     return Clock(timezone=config.timezone)
 
 
-def in_session(config: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = False) -> T:
-    """Run `work` in one session on the configured database; a registry refusal exits 1."""
+def in_session(
+    config: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = False, refused: int = 1
+) -> T:
+    """Run `work` in one session on the configured database; a registry refusal exits with
+    `refused` (1, or 2 where the only refusal is of a command-line option)."""
 
     async def main() -> T:
         database = Database.connect(config.database_url)
@@ -75,7 +78,7 @@ def in_session(config: Settings, work: Callable[[AsyncSession], Awaitable[T]], *
     try:
         return asyncio.run(main())
     except RegistryError as exc:
-        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}") from None
+        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}", code=refused) from None
 
 
 def require_schema(config: Settings) -> None:
@@ -148,7 +151,7 @@ def seed_scale(config: Settings, *, customers: int, subcontractors: int) -> None
     try:
         summary = asyncio.run(main())
     except RegistryError as exc:
-        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}") from None
+        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}", code=refused) from None
     rows = ", ".join(f"{count:,} {table}" for table, count in summary.counts.items())
     typer.echo(f"scale dataset seeded in {time.perf_counter() - started:.1f} s: {rows}")
 
@@ -275,11 +278,8 @@ def purge_records(as_of: DateOption = None) -> None:
     require_schema(config)
     today = clock_of(config).today()
     day = day_of(config, as_of)
-    if day > today:  # a later date would delete records still within their retention
-        raise fail(f"--as-of {day} is after today ({today}): records are kept until their retention ends", code=2)
-    deleted = in_session(
-        config, lambda session: purge_expired_records(session, actor=PURGE_ACTOR, today=day), write=True
-    )
+    deleted = in_session(config, lambda session: purge_expired_records(
+        session, actor=PURGE_ACTOR, today=today, as_of=day), write=True, refused=2)
     typer.echo(f"{deleted} provision record{'' if deleted == 1 else 's'} past retention deleted "
                f"(retained until before {day})")
 

@@ -282,10 +282,18 @@ async def list_records(
     return await paginate(session, stmt, first=first, after_id=after_id, id_col=ProvisionRecord.id)
 
 
-async def purge_expired_records(session: AsyncSession, *, actor: str, today: date) -> int:
-    """Delete the records past retention (`retain_until` before `today`), with their item
-    links, in one transaction; each deleted record leaves an audit event holding what it
-    said. Returns how many were deleted: running it again the same day deletes none."""
+async def purge_expired_records(
+    session: AsyncSession, *, actor: str, today: date, as_of: date | None = None
+) -> int:
+    """Delete the records past retention on `as_of` (default today: `retain_until` before
+    it), with their item links, in one transaction; each deleted record leaves an audit
+    event holding what it said. Returns how many were deleted: running it again the same
+    day deletes none. A day after today is refused: it would cut a retention short."""
+    if as_of is not None and as_of > today:
+        raise InvalidInput(
+            f"{as_of} is after today ({today}): records are kept until their retention ends", field="asOf"
+        )
+    today = as_of or today
     deleted, after_id = 0, 0
     while True:
         batch = list((await session.exec(

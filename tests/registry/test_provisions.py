@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import func, select
@@ -396,3 +396,13 @@ async def test_purge_of_nothing_expired_writes_nothing(session):
     before = await counts(session, AuditEvent)
     assert await provisions.purge_expired_records(session, actor=ACTOR, today=TODAY) == 0
     assert await counts(session, AuditEvent) == before
+
+
+async def test_purging_as_of_a_day_after_today_is_refused_and_deletes_nothing(session):
+    from registry.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        await provisions.purge_expired_records(
+            session, actor=ACTOR, today=TODAY, as_of=TODAY + timedelta(days=1)
+        )
+    assert refused.value.field == "asOf"
