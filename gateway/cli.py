@@ -61,6 +61,11 @@ def clock_of(config: Settings) -> Clock:
     return Clock(timezone=config.timezone)
 
 
+def refusal(error: RegistryError, *, code: int = 1) -> typer.Exit:
+    """A registry refusal as the CLI reports it: every problem on stderr, then `code`."""
+    return fail(f"error: {'; '.join(p.message for p in error.problems)}", code=code)
+
+
 def in_session(
     config: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = False, refused: int = 1
 ) -> T:
@@ -78,7 +83,7 @@ def in_session(
     try:
         return asyncio.run(main())
     except RegistryError as exc:
-        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}", code=refused) from None
+        raise refusal(exc, code=refused) from None
 
 
 def require_schema(config: Settings) -> None:
@@ -151,7 +156,7 @@ def seed_scale(config: Settings, *, customers: int, subcontractors: int) -> None
     try:
         summary = asyncio.run(main())
     except RegistryError as exc:
-        raise fail(f"error: {'; '.join(p.message for p in exc.problems)}", code=refused) from None
+        raise refusal(exc) from None
     rows = ", ".join(f"{count:,} {table}" for table, count in summary.counts.items())
     typer.echo(f"scale dataset seeded in {time.perf_counter() - started:.1f} s: {rows}")
 
