@@ -11,7 +11,6 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.models import DataItem, Purpose
-from registry.pages import group_by
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -28,15 +27,20 @@ async def linked(
     session: AsyncSession, owner_col, target_col, target: type[Row], owner_ids: Iterable[int]
 ) -> dict[int, list[Row]]:
     """The `target` rows each owner reaches through a link table (`owner_col` -> `target_col`),
-    purposes by ordinal and everything else by id."""
+    purposes by ordinal and everything else by id.
+
+    Two queries: the link pairs, then the distinct targets. Thousands of owners name the
+    same few purposes and items; joining would build a row object per link (the data map's
+    8,000 links cost ~100 ms that way), while the pairs are plain tuples.
+    """
     ids = list(owner_ids)
-    order = (Purpose.ordinal, Purpose.id) if target is Purpose else (target.id,)
-    rows = await session.exec(
-        select(owner_col, target).join(target, target.id == target_col)
-        .where(owner_col.in_(set(ids))).order_by(*order)
-    )
-    grouped = group_by(ids, rows, lambda row: row[0])
-    return {key: [row[1] for row in pairs] for key, pairs in grouped.items()}
+    pairs = (await session.exec(select(owner_col, target_col).where(owner_col.in_(set(ids))))).all()
+    targets = await rows_by_ids(session, target, {target_id for _, target_id in pairs})
+    rank = {key: ((row.ordinal, row.id) if target is Purpose else row.id) for key, row in targets.items()}
+    grouped: dict[int, list[int]] = {key: [] for key in ids}
+    for owner, target_id in pairs:
+        grouped.setdefault(owner, []).append(target_id)
+    return {owner: [targets[t] for t in sorted(found, key=rank.__getitem__)] for owner, found in grouped.items()}
 
 
 async def purposes_and_items(

@@ -6,6 +6,7 @@ survive restarts. A malformed or foreign ID decodes to None, never to an error p
 
 import base64
 import binascii
+from functools import lru_cache
 
 MAX_KEY = 2**31 - 1  # id columns are 32-bit integers: a larger key names nothing
 
@@ -16,6 +17,7 @@ NODE_TYPES = frozenset({
 })
 
 
+@lru_cache(maxsize=16_384)  # a data map repeats the same few purposes and items thousands of times
 def encode(type_name: str, key: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 

@@ -1,0 +1,234 @@
+"""The fast path answers exactly as graphql-core does, or steps aside.
+
+Each query runs twice on the same registry: through Strawberry and graphql-core with the
+fast path off, and through `execute_fast`; the two answers must be the same JSON, keys in
+the same order. Besides the dashboards' queries (bench/queries.py), a query selecting
+every field reachable without required arguments is generated from the schema itself, so
+a field added later is compared too.
+"""
+
+import json
+
+import pytest
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLUnionType,
+    is_leaf_type,
+    parse,
+)
+
+from bench.queries import Q_HANDLINGS, Q_MAP
+from registry import migrate
+from registry.db import Database
+from registry.demo import seed_demo
+from registry.enums import Role
+from registry.scale import seed_scale
+from schema import Limits, build_schema
+from schema.context import Caller, Context
+from schema.fast import await_together, execute_fast
+from schema.ids import encode
+
+LOOSE = Limits(max_depth=30, max_tokens=200_000, max_aliases=500)
+
+
+@pytest.fixture(params=["demo", "scale"])
+async def registry(request, database_url, clock):
+    """A migrated registry holding the demo data or a small scale dataset."""
+    migrate.upgrade(database_url)
+    database = Database.connect(database_url)
+    if request.param == "demo":
+        async with database.session(write=True) as session:
+            await seed_demo(session, clock=clock)
+    else:
+        await seed_scale(database, customers=40, subcontractors=25, clock=clock)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return build_schema(LOOSE, fast_path=False)
+
+
+async def answers(schema, database, clock, query: str, variables: dict | None = None, *,
+                  role: Role = Role.ADMIN, operation_name: str | None = None):
+    """(graphql-core's result, the fast path's data) for one operation."""
+    variables = variables or {}
+    context = Context(database=database, clock=clock, caller=Caller(f"test-{role}", role))
+    slow = await schema.execute(query, variable_values=variables, context_value=context,
+                                operation_name=operation_name)
+    context = Context(database=database, clock=clock, caller=Caller(f"test-{role}", role))
+    try:
+        fast = await execute_fast(schema, parse(query), operation_name, variables, context)
+    finally:
+        await context.finish()
+    return slow, fast
+
+
+async def assert_same(schema, database, clock, query: str, variables: dict | None = None, *,
+                      role: Role = Role.ADMIN, operation_name: str | None = None) -> dict:
+    slow, fast = await answers(schema, database, clock, query, variables, role=role, operation_name=operation_name)
+    assert slow.errors is None, slow.errors
+    assert fast is not None, "the fast path stepped aside"
+    assert json.dumps(fast) == json.dumps(slow.data)
+    return fast
+
+
+def every_field(type_, depth: int) -> str:
+    """A selection of every field of `type_` that takes no required argument, `depth` levels down."""
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        type_ = type_.of_type
+    if is_leaf_type(type_):
+        return ""
+    if isinstance(type_, GraphQLUnionType):
+        return "{ __typename " + " ".join(f"... on {t.name} {every_field(t, depth)}" for t in type_.types) + " }"
+    parts = ["__typename"]
+    for name, field in type_.fields.items():
+        if any(isinstance(arg.type, GraphQLNonNull) and arg.default_value is None for arg in field.args.values()):
+            continue
+        inner = field.type
+        while isinstance(inner, (GraphQLNonNull, GraphQLList)):
+            inner = inner.of_type
+        if is_leaf_type(inner):
+            parts.append(name)
+        elif depth > 0:
+            parts.append(name + " " + every_field(inner, depth - 1))
+    if isinstance(type_, GraphQLInterfaceType):
+        parts.append("... on Subcontractor { corporateNumber } ... on ThirdPartyRecipient { kind }")
+    return "{ " + " ".join(parts) + " }"
+
+
+def root_query(schema, field: str, depth: int, arguments: str = "") -> str:
+    selection = every_field(schema._schema.query_type.fields[field].type, depth)
+    return f"{{ {field}{arguments} {selection} }}"
+
+
+# --- The same answers ------------------------------------------------------------------------
+
+
+async def test_the_dashboards_queries_are_answered_identically(schema, registry, clock):
+    data = await assert_same(schema, registry, clock, Q_MAP, {"first": 1000}, operation_name="QMap")
+    assert data["subcontractors"]["edges"], "a data map with nothing in it proves nothing"
+    for include_excluded in (False, True):
+        query = Q_HANDLINGS.replace("handlings {", f"handlings(includeExcluded: {json.dumps(include_excluded)}) {{")
+        for key in range(1, 9):
+            variables = {"id": encode("Customer", key)}
+            await assert_same(schema, registry, clock, query, variables, operation_name="QHandlings")
+
+
+async def test_every_field_reachable_is_answered_identically(schema, registry, clock):
+    for field in ("businesses", "subcontractors", "customers", "thirdPartyRecipients", "provisionRecords",
+                  "complianceFindings", "auditEvents", "viewer"):
+        await assert_same(schema, registry, clock, root_query(schema, field, depth=3))
+    for key in (1, 2, 3):
+        arguments = f'(id: "{encode("Customer", key)}")'
+        await assert_same(schema, registry, clock, root_query(schema, "customer", depth=3, arguments=arguments))
+    await assert_same(schema, registry, clock, '{ customer(id: "not an id") { externalRef } }')  # null, no error
+
+
+async def test_each_role_sees_what_graphql_core_shows_it(schema, registry, clock):
+    """Personal data reads null for roles without READ_PERSONAL_DATA, on both paths."""
+    query = "{ customers(first: 20) { edges { node { externalRef displayName email disclosure } } } }"
+    for role in Role:
+        slow, fast = await answers(schema, registry, clock, query, role=role)
+        if slow.errors:  # a role that may not list customers at all: graphql-core reports it
+            assert fast is None
+        else:
+            assert json.dumps(fast) == json.dumps(slow.data)
+
+
+async def test_fragments_aliases_typenames_and_directives_follow_the_spec(schema, registry, clock):
+    query = """
+    query Shapes($withContracts: Boolean!, $skipName: Boolean!, $first: Int) {
+      page: subcontractors(first: $first) {
+        edges { node { ...Vendor  again: name name @skip(if: $skipName) } }
+        edges { node { id contracts @include(if: $withContracts) { reference } } }
+      }
+      holder: customers(first: 5) {
+        edges { node { handlings(includeExcluded: true) {
+          party { __typename name ... on Subcontractor { corporateNumber parent { name } } ... on Business { code } }
+          contract { ...Terms }
+          exclusionReasons
+        } } }
+      }
+    }
+    fragment Vendor on Subcontractor { __typename id country ...Vendor2 }
+    fragment Vendor2 on Party { name }
+    fragment Terms on Contract { reference status clauses }
+    """
+    for with_contracts, skip_name in ((True, False), (False, True)):
+        variables = {"withContracts": with_contracts, "skipName": skip_name, "first": 7}
+        await assert_same(schema, registry, clock, query, variables, operation_name="Shapes")
+    for type_name in ("Business", "Subcontractor", "Contract", "Customer", "Purpose", "DataItem", "Entrustment"):
+        query = f'{{ node(id: "{encode(type_name, 1)}") {{ __typename id ... on Party {{ name }} }} }}'
+        await assert_same(schema, registry, clock, query)
+
+
+# --- Stepping aside --------------------------------------------------------------------------
+
+STEP_ASIDE = [
+    ("{ __schema { queryType { name } } }", {}),  # introspection
+    ("query($n: Int) { subcontractors(first: $n) { totalCount } }", {"n": "many"}),  # variables that do not coerce
+    ("{ subcontractors(first: 100000) { totalCount } }", {}),  # a refused argument: an error
+    ('mutation { revokeToken(id: "x") { errors { code } } }', {}),  # never a mutation
+]
+
+
+async def test_it_steps_aside_when_graphql_core_must_answer(schema, registry, clock):
+    for query, variables in STEP_ASIDE:
+        context = Context(database=registry, clock=clock, caller=Caller("test", Role.ADMIN))
+        try:
+            assert await execute_fast(schema, parse(query), None, variables, context) is None, query
+        finally:
+            await context.finish()
+
+
+async def test_a_refusal_with_an_error_is_left_to_graphql_core(schema, registry, clock):
+    """History needs READ_HISTORY: a VIEWER gets graphql-core's FORBIDDEN error, not a silent null."""
+    query = "{ subcontractors(first: 2) { edges { node { history { totalCount } } } } }"
+    slow, fast = await answers(schema, registry, clock, query, role=Role.VIEWER)
+    assert fast is None
+    assert slow.errors and slow.errors[0].extensions["code"] == "FORBIDDEN"
+
+
+# --- The coroutine driver --------------------------------------------------------------------
+
+
+async def test_await_together_returns_results_in_order_and_shares_a_lock():
+    import asyncio
+
+    lock = asyncio.Lock()
+    order: list[int] = []
+
+    async def work(n: int) -> int:
+        async with lock:  # the second waits on the first's lock: no deadlock
+            await asyncio.sleep(0)
+            order.append(n)
+        await asyncio.sleep(0.001 * (3 - n))
+        return n * 10
+
+    assert await await_together([work(n) for n in range(3)]) == [0, 10, 20]
+    assert sorted(order) == [0, 1, 2]
+
+
+async def test_await_together_raises_the_first_error_and_closes_the_rest():
+    import asyncio
+
+    closed: list[int] = []
+
+    async def work(n: int) -> int:
+        try:
+            await asyncio.sleep(0.01 * n)
+            if n == 1:
+                raise ValueError("boom")
+            return n
+        except GeneratorExit:
+            closed.append(n)
+            raise
+
+    with pytest.raises(ValueError, match="boom"):
+        await await_together([work(n) for n in range(3)])
+    assert closed == [2]
