@@ -52,7 +52,8 @@ test: $(STAMP) web
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The benchmark harness of issue 7 (bench/): scale databases, the real server, a load generator.
-# BENCH_ARGS=--large for 1,000,000 customers; PI_GATEWAY_BENCH_POSTGRES_URL adds PostgreSQL.
+# Installs the bench extra on first use; PI_GATEWAY_BENCH_POSTGRES_URL adds PostgreSQL; BENCH_ARGS go
+# to `python -m bench.run` (e.g. BENCH_ARGS="--customers 100000 --output /tmp/quick.md" for a quick run).
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_ARGS ?=
 

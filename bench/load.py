@@ -1,14 +1,17 @@
 """The load generator: N concurrent HTTP clients for a fixed duration, in its own process.
 
 `python -m bench.load '<json spec>'` prints one JSON line: requests, errors, req/s and
-latency percentiles. Spec keys: url, token (optional), kind ("post": the same body each time;
-"handlings": Q-handlings of a random customer 1..customers; "update": updateSubcontractor
-of the client's own subcontractor), body, customers, concurrency, duration, warmup.
+latency percentiles of the answers inside the measuring window (see Window). Spec keys:
+url, token (optional), kind ("post": the same body each time; "handlings": Q-handlings of a
+random customer 1..customers; "update": updateSubcontractor of the client's own
+subcontractor), body, customers, concurrency, duration, warmup (at least), and distinct
+(handlings: no customer asked twice in the run, so a response cache never hits; the run
+ends early, with "exhausted", when every customer has been asked).
 
 Python and httpx rather than wrk: requests need per-request variables (random customers,
 the version each update must name), which httpx makes plain; at the rates measured here
-(tens to a few hundred requests a second on 2 cores) the client is not the bottleneck, and
-it shares the machine with the server either way (noted in RESULTS.md).
+(up to a few hundred requests a second on 2 cores) the client costs less than the server,
+and it shares the machine with the server either way (noted in RESULTS.md).
 """
 
 import asyncio
@@ -16,6 +19,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -33,19 +37,34 @@ def failed(response: httpx.Response) -> bool:
     return response.status_code != 200 or b'"message"' in response.content
 
 
+DISTINCT_CAP = 200_000  # more customers than a run can ask for at any rate measured here
+
+
+def customer_numbers(spec: dict) -> Iterator[int] | None:
+    """The customers the clients share in a distinct run, in random order; None otherwise."""
+    if spec["kind"] != "handlings" or not spec.get("distinct"):
+        return None
+    count = spec["customers"]
+    return iter(random.Random(0).sample(range(1, count + 1), min(count, DISTINCT_CAP)))
+
+
 class Client:
-    def __init__(self, spec: dict, index: int):
-        self.spec, self.index, self.rng = spec, index, random.Random(index)
+    def __init__(self, spec: dict, index: int, shared: Iterator[int] | None = None):
+        self.spec, self.index, self.rng, self.shared = spec, index, random.Random(index), shared
         self.version: int | None = None
         self.sub_id = index + 1
         self.n = 0
 
-    def body(self) -> bytes:
+    def body(self) -> bytes | None:
+        """The next request's body; None when a distinct run has asked about every customer."""
         kind = self.spec["kind"]
         if kind == "post":
             return self.spec["body"].encode()
         if kind == "handlings":
-            customer = gid("Customer", self.rng.randint(1, self.spec["customers"]))
+            number = next(self.shared, None) if self.shared is not None else self.rng.randint(1, self.spec["customers"])
+            if number is None:
+                return None
+            customer = gid("Customer", number)
             return json.dumps({"query": Q_HANDLINGS, "operationName": "QHandlings",
                                "variables": {"id": customer}}).encode()
         self.n += 1
@@ -72,27 +91,65 @@ class Client:
         self.version = answer.json()["data"]["subcontractor"]["version"]
 
 
+class Window:
+    """The measuring window. It opens at the first answer after the warm-up by which every
+    client has had one (a slow operation's first round is not steady state), and closes once
+    `duration` has passed and every client has had an answer inside it (so that a round of 8
+    slow answers is never cut in the middle); answers completed while it is open count.
+    Throughput divides them by the time from the opening to the last of them, so answers
+    arriving in rounds give their true rate rather than one round more or less."""
+
+    def __init__(self, clients: int, warmup: float, duration: float):
+        self.started, self.clients, self.warmup, self.duration = time.perf_counter(), clients, warmup, duration
+        self.answered: set[int] = set()
+        self.opened: float | None = None
+        self.last: float | None = None
+        self.closed = False
+
+    def over(self, now: float) -> bool:
+        if not self.closed and self.opened is not None:
+            self.closed = now >= self.opened + self.duration and len(self.answered) == self.clients
+        return self.closed
+
+    def counts(self, client: int, done: float) -> bool:
+        """Whether an answer completed at `done` counts; the one that opens the window does not."""
+        if self.closed:
+            return False
+        self.answered.add(client)
+        if self.opened is None:
+            if len(self.answered) == self.clients and done - self.started >= self.warmup:
+                self.opened, self.answered = done, set()
+            return False
+        self.last = done
+        return True
+
+    @property
+    def seconds(self) -> float:
+        return self.last - self.opened if self.last is not None else 0.0
+
+
 async def run(spec: dict) -> dict:
     headers = {"content-type": "application/json"}
     if spec.get("token"):
         headers["authorization"] = f"Bearer {spec['token']}"
     limits = httpx.Limits(max_connections=spec["concurrency"], max_keepalive_connections=spec["concurrency"])
     latencies: list[float] = []
-    counts = {"requests": 0, "errors": 0}
-    async with httpx.AsyncClient(headers=headers, timeout=60, limits=limits) as http:
-        clients = [Client(spec, i) for i in range(spec["concurrency"])]
+    counts = {"requests": 0, "errors": 0, "exhausted": False}
+    async with httpx.AsyncClient(headers=headers, timeout=120, limits=limits) as http:
+        shared = customer_numbers(spec)
+        clients = [Client(spec, i, shared) for i in range(spec["concurrency"])]
         if spec["kind"] == "update":
             await asyncio.gather(*(c.current_version(http) for c in clients))
-        start = time.perf_counter()
-        measuring_from = start + spec.get("warmup", 1.0)
-        stop = measuring_from + spec["duration"]
+        window = Window(len(clients), spec.get("warmup", 1.0), spec["duration"])
 
         async def loop(client: Client) -> None:
-            while (now := time.perf_counter()) < stop:
-                response = await http.post(spec["url"], content=client.body())
+            while not window.over(now := time.perf_counter()):
+                if (body := client.body()) is None:
+                    counts["exhausted"] = True
+                    return
+                response = await http.post(spec["url"], content=body)
                 ok = client.check(response)
-                done = time.perf_counter()
-                if measuring_from <= done <= stop:  # answers completed inside the window count
+                if window.counts(client.index, done := time.perf_counter()):
                     latencies.append(done - now)
                     counts["requests"] += 1
                     counts["errors"] += not ok
@@ -100,13 +157,13 @@ async def run(spec: dict) -> dict:
                         counts["first_error"] = response.text[:300]
 
         await asyncio.gather(*(loop(c) for c in clients))
-        elapsed = stop - measuring_from
     latencies.sort()
 
     def pct(p: float) -> float | None:
         return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2) if latencies else None
 
-    return {**counts, "seconds": round(elapsed, 2), "rps": round(counts["requests"] / elapsed, 1),
+    rps = counts["requests"] / window.seconds if window.seconds else 0.0
+    return {**counts, "seconds": round(window.seconds, 2), "rps": round(rps, 1),
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
 
 

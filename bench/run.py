@@ -1,40 +1,44 @@
 """The benchmark harness of issue 7: `make bench` (or `python -m bench.run --help`).
 
 For each backend (SQLite; PostgreSQL too when PI_GATEWAY_BENCH_POSTGRES_URL names a server
-whose user may create databases) it builds two scale databases with `seed_scale` (a small
-one and the main one), counts the SQL statements of one Q-map and one Q-handlings request
-in process (a before_cursor_execute listener around schema.execute), then starts the real
-gateway (`pi-gateway serve`, production settings, its own port, a rate limit too high to
-matter) and bench/raw.py under uvicorn, checks that both answer Q-map with the same `data`,
-and drives them from a separate load-generator process (bench/load.py): Q-map throughput
-of GraphQL against B-raw, Q-handlings latency of random customers at both sizes, and
-updateSubcontractor throughput, sampling the server's RSS meanwhile. It prints a table
-and writes it to bench/RESULTS.md with the machine's description.
+whose user may create databases) it times `pi-gateway seed --scale` into a throwaway
+database, builds two scale databases that differ only in customers (small and main), counts
+the SQL statements of one Q-map and one Q-handlings request on the real app in process, then
+starts the real gateway (bench/servers.py) and B-raw (bench/raw.py) and drives them from a
+separate load-generator process (bench/load.py):
+
+- Q-map uncached (response cache off) against B-raw, at 1 and at 2 workers;
+- Q-map cached (the same query repeated) against B-raw;
+- Q-handlings of customers never asked before, on the cached gateway, at both sizes;
+- updateSubcontractor throughput with the audit trail, then a check that the cached gateway
+  answers what B-raw reads from the database (no stale answer);
+
+checking first that every gateway answers Q-map with B-raw's `data`, and sampling the
+servers' RSS meanwhile. It prints the table and the targets of issue 7 with their verdicts,
+and writes both to bench/RESULTS.md (or --output) with the machine's description.
 """
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
-import platform
 import random
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
+from bench.load import gid
 from bench.queries import Q_HANDLINGS, Q_MAP
+from bench.report import Results, duration, table, write_results
+from bench.servers import BIN, ROOT, TIMEZONE, Peak, Server, environment, gateway, raw, sampled_rss
+from bench.targets import MB_PER_MIB, issue_targets, targets_table
 from registry import migrate
 from registry.clock import Clock
 from registry.db import Database
@@ -42,13 +46,16 @@ from registry.enums import Role
 from registry.scale import seed_scale
 from registry.tokens import create_token
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-BIN = Path(sys.executable).parent
-TIMEZONE = "Asia/Tokyo"
-PACKAGES = ["strawberry-graphql", "graphql-core", "starlette", "uvicorn", "sqlalchemy", "sqlmodel", "aiosqlite",
-            "asyncpg", "httpx", "orjson"]
+Q_MAP_BODY = json.dumps({"query": Q_MAP, "operationName": "QMap"})
+STARTED = time.perf_counter()
+
+
+def say(text: str) -> None:
+    """A progress line, stamped with the time since the run began."""
+    minutes, seconds = divmod(int(time.perf_counter() - STARTED), 60)
+    print(f"[{minutes:02d}:{seconds:02d}] {text}", flush=True)
 
 
 @dataclass
@@ -57,31 +64,37 @@ class Size:
     subcontractors: int
 
     @property
+    def name(self) -> str:
+        return f"scale-{self.customers}-{self.subcontractors}"
+
+    @property
     def label(self) -> str:
         return f"{self.customers:,} customers / {self.subcontractors:,} subcontractors"
-
-
-@dataclass
-class Results:
-    """One backend's measurements, keyed by table row."""
-
-    backend: str
-    rows: dict[str, str] = field(default_factory=dict)
-
-    def put(self, key: str, value) -> None:
-        self.rows[key] = str(value)
-        print(f"  [{self.backend}] {key}: {value}", flush=True)
 
 
 # --- databases ----------------------------------------------------------------------------
 
 
-def sqlite_url(size: Size) -> str:
-    return f"sqlite+aiosqlite:///{DATA / f'scale-{size.customers}-{size.subcontractors}.db'}"
+def sqlite_url(name: str) -> str:
+    return f"sqlite+aiosqlite:///{DATA / f'{name}.db'}"
+
+
+def database_file(url: str) -> Path:
+    return Path(sa.make_url(url).database)
+
+
+def remove_sqlite(url: str) -> None:
+    path = database_file(url)
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+
+
+async def admin_engine(server_url: str):
+    return sa.ext.asyncio.create_async_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
 async def fresh_postgres(server_url: str, name: str) -> str:
-    admin = sa.ext.asyncio.create_async_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    admin = await admin_engine(server_url)
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -89,25 +102,81 @@ async def fresh_postgres(server_url: str, name: str) -> str:
     return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+async def drop_postgres(server_url: str, name: str) -> None:
+    admin = await admin_engine(server_url)
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
 def build(url: str, size: Size) -> float:
-    """Migrate and seed the scale data; the seconds the seeding took."""
+    """Migrate and seed the scale data (a stage line as each finishes); the seconds the seeding took."""
     if url.startswith("sqlite"):
-        path = Path(sa.make_url(url).database)
-        for stale in path.parent.glob(path.name + "*"):
-            stale.unlink()
+        remove_sqlite(url)
     migrate.upgrade(url)
+
+    shown = set()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        quarter = 4 * done // total if total else 4  # long stages (a million customers) show their way
+        if (stage, quarter) not in shown and (quarter == 4 or total >= 100_000):
+            shown.add((stage, quarter))
+            say(f"  {stage}: {done:,}/{total:,}")
 
     async def seed() -> float:
         database = Database.connect(url)
         started = time.perf_counter()
         try:
             await seed_scale(database, customers=size.customers, subcontractors=size.subcontractors,
-                             clock=Clock(timezone=TIMEZONE))
+                             clock=Clock(timezone=TIMEZONE), progress=progress)
             return time.perf_counter() - started
         finally:
             await database.dispose()
 
     return asyncio.run(seed())
+
+
+def seeding_code() -> str:
+    """A fingerprint of what a scale database is made of (the generator, the demo business it
+    starts from, the tables, the migrations): a SQLite file built by other code is rebuilt."""
+    sources = [ROOT / "registry" / name for name in ("scale.py", "demo.py", "models.py")]
+    sources += sorted((ROOT / "registry" / "migrations" / "versions").glob("*.py"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare(url: str, size: Size, *, reuse: bool) -> str:
+    """The scale database at `url`, built unless a complete SQLite build by the same seeding
+    code may be reused; the row text."""
+    sqlite = url.startswith("sqlite")
+    marker = database_file(url).with_suffix(".seeded") if sqlite else None
+    seeded = marker.read_text().split() if marker and marker.exists() else []
+    if reuse and seeded[1:] == [seeding_code()] and database_file(url).exists():
+        say(f"  reusing {database_file(url).relative_to(ROOT)} (the same seeding code)")
+        return f"reused (seeded in {seeded[0]} s; --rebuild to redo)"
+    say(f"  building {size.label}")
+    if marker:
+        marker.unlink(missing_ok=True)
+    seconds = build(url, size)
+    if marker:
+        marker.write_text(f"{seconds:.1f} {seeding_code()}\n")
+    return f"{seconds:.1f} s"
+
+
+def timed_seed(url: str, size: Size, log: Path) -> tuple[float, Peak]:
+    """The issue's seed target, as an operator meets it: the CLI command's wall-clock time and peak RSS."""
+    command = [str(BIN / "pi-gateway"), "seed", "--scale", str(size.customers),
+               "--subcontractors", str(size.subcontractors)]
+    started = time.perf_counter()
+    with open(log, "ab") as out:
+        process = subprocess.Popen(command, env=environment(url), stdout=out, stderr=out, cwd=ROOT)
+    with sampled_rss(process.pid) as peak:
+        code = process.wait()
+    if code:
+        raise RuntimeError(f"`{' '.join(command[1:])}` exited with {code}; see {log}")
+    return time.perf_counter() - started, peak
 
 
 def admin_token(url: str) -> str:
@@ -126,14 +195,14 @@ def admin_token(url: str) -> str:
 # --- statements per request, in process ------------------------------------------------------
 
 
-def statements_per_request(url: str, query: str, operation: str, variables: dict | None = None) -> int:
-    """How many SQL statements one execution of `query` sends (the second run: caches warm)."""
-    from schema import build_schema
-    from schema.context import Caller, Context
+def statements_per_request(url: str, token: str, body: str) -> int:
+    """How many SQL statements the gateway sends for one request: the second of two identical
+    ones to the real app (response cache off, the token lookup cached), counted on its engines."""
+    from gateway.app import create_app
+    from gateway.settings import load_settings
 
     async def count() -> int:
         database = Database.connect(url)
-        schema = build_schema()
         seen = [0]
 
         def on_execute(*_args) -> None:
@@ -141,14 +210,16 @@ def statements_per_request(url: str, query: str, operation: str, variables: dict
 
         for engine in {database.reader, database.writer}:
             sa.event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+        settings = load_settings(database_url=url, timezone=TIMEZONE, log_level="warning", auth_cache_seconds=3600,
+                                 response_cache_mb=0)
+        app = create_app(settings, database=database)
+        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
         try:
-            for _ in range(2):
-                seen[0] = 0
-                context = Context(database=database, clock=Clock(timezone=TIMEZONE),
-                                  caller=Caller("bench", Role.ADMIN))
-                result = await schema.execute(query, variable_values=variables, context_value=context,
-                                              operation_name=operation)
-                assert not result.errors, result.errors
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+                for _ in range(2):
+                    seen[0] = 0
+                    response = await client.post("/graphql", content=body, headers=headers, timeout=300)
+                    assert response.status_code == 200 and "errors" not in response.json(), response.text[:300]
             return seen[0]
         finally:
             await database.dispose()
@@ -156,292 +227,313 @@ def statements_per_request(url: str, query: str, operation: str, variables: dict
     return asyncio.run(count())
 
 
-# --- servers ----------------------------------------------------------------------------------
+def handlings_body(customer: int) -> str:
+    return json.dumps({"query": Q_HANDLINGS, "operationName": "QHandlings",
+                       "variables": {"id": gid("Customer", customer)}})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server(command: list[str], url: str, log: Path):
-    """A server process on `url`'s database, up and answering /healthz."""
-    port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": url, "PI_GATEWAY_TIMEZONE": TIMEZONE, "PI_GATEWAY_PORT": str(port),
-        # the bench token must never be throttled: the rate limit is a setting of the process
-        "PI_GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000", "PI_GATEWAY_RATE_LIMIT_BURST": "1000000",
-        # slow answers are measured, not cut short (8 interleaved Q-maps can pass the default 10 s)
-        "PI_GATEWAY_EXECUTION_TIMEOUT_SECONDS": "300",
-    }
-    with open(log, "ab") as out:
-        process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=out, stderr=out,
-                                   cwd=ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # up to 30 s
-            if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited with {process.returncode}; see {log}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{command[0]} did not answer /healthz; see {log}")
-        yield base, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def gateway(url: str, log: Path):
-    return server([str(BIN / "pi-gateway"), "serve"], url, log)
-
-
-def raw(url: str, log: Path):
-    return server([sys.executable, "-m", "uvicorn", "bench.raw:create_app", "--factory", "--log-level", "info"],
-                  url, log)
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of the process and its children (uvicorn workers), in KiB."""
-    total, pids = 0, [pid]
-    while pids:
-        current = pids.pop()
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pids += [int(child) for child in children.read().split()]
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
-            continue
-    return total
-
-
-@contextmanager
-def peak_rss(pid: int):
-    """Samples the server's RSS every 50 ms; the peak in MiB lands in the yielded list."""
-    peak, stop = [0], threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss_kib(pid))
-            stop.wait(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    result: list[float] = []
-    try:
-        yield result
-    finally:
-        stop.set()
-        thread.join()
-        result.append(round(peak[0] / 1024, 1))
+# --- load and answers -------------------------------------------------------------------------
 
 
 def load(base: str, path: str, *, kind: str, duration: float, concurrency: int, token: str | None = None,
-         body: str | None = None, customers: int = 0) -> dict:
+         body: str | None = None, customers: int = 0, distinct: bool = False) -> dict:
     spec = {"url": base + path, "token": token, "kind": kind, "body": body, "customers": customers,
-            "duration": duration, "concurrency": concurrency, "warmup": 1.0}
-    out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], cwd=ROOT, check=True,
+            "distinct": distinct, "duration": duration, "concurrency": concurrency, "warmup": 1.0}
+    out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], cwd=ROOT,
                          capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"the load generator failed:\n{out.stderr[-2000:]}")
     answer = json.loads(out.stdout.strip().splitlines()[-1])
     if answer["errors"]:
-        print(f"  ! {answer['errors']} failed requests, the first: {answer.get('first_error')}", flush=True)
+        print(f"    ! {answer['errors']} failed requests, the first: {answer.get('first_error')}", flush=True)
     return answer
 
 
 def post(base: str, path: str, body: str, token: str | None = None) -> dict:
     headers = {"content-type": "application/json"} | ({"authorization": f"Bearer {token}"} if token else {})
-    response = httpx.post(base + path, content=body, headers=headers, timeout=120)
+    response = httpx.post(base + path, content=body, headers=headers, timeout=300)
     response.raise_for_status()
     return response.json()
+
+
+def throughput(measured: dict) -> str:
+    return f"{measured['rps']} ({measured['requests']}; {measured['p50_ms']} ms)"
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 3) if denominator else None
+
+
+class Answers:
+    """The identical-answer checks of one backend: each gateway's Q-map `data` against B-raw's."""
+
+    def __init__(self, out: Results):
+        self.out, self.checked, self.differing = out, [], []
+
+    def check(self, name: str, graphql: dict, bare: dict) -> None:
+        self.checked.append(name)
+        if "errors" in graphql or graphql.get("data") != bare["data"]:
+            self.differing.append(name)
+            say(f"  ! Q-map differs from B-raw: {name}: {str(graphql.get('errors') or 'other data')[:300]}")
+
+    def report(self, bare: dict, renamed: int) -> None:
+        size = f"{len(bare['data']['subcontractors']['edges']):,} subcontractors, {len(json.dumps(bare)) / 1e6:.2f} MB"
+        verdict = (f"DIFFERS: {', '.join(self.differing)}" if self.differing
+                   else f"identical: {', '.join(self.checked)}")
+        self.out.put("Q-map answer vs B-raw", f"{verdict} ({size}; {renamed} renamed by the writes)")
+        self.out.values["answers_identical"] = not self.differing
 
 
 # --- one backend --------------------------------------------------------------------------------
 
 
-def bench_backend(backend: str, urls: dict[str, str], sizes: dict[str, Size], args) -> Results:
-    out = Results(backend)
-    small, main = sizes["small"], sizes["main"]
-    for name in ("small", "main"):
-        reuse = backend == "sqlite" and not args.rebuild and Path(sa.make_url(urls[name]).database).exists()
-        if reuse:
-            out.put(f"seed {sizes[name].label}", "reused (pass --rebuild to time it)")
-        else:
-            out.put(f"seed {sizes[name].label}", f"{build(urls[name], sizes[name]):.1f} s")
-    q_map = json.dumps({"query": Q_MAP, "operationName": "QMap"})
-    rnd = random.Random(1)
-    for first in (10, 1000):  # 100 times the rows, the same statements
-        out.put(f"SQL statements per Q-map (first {first:,} subcontractors)",
-                statements_per_request(urls["main"], Q_MAP, "QMap", {"first": first}))
-    for name in ("small", "main"):
-        variables = {"id": _gid("Customer", rnd.randint(1, sizes[name].customers))}
-        out.put(f"SQL statements per Q-handlings ({sizes[name].customers:,} customers)",
-                statements_per_request(urls[name], Q_HANDLINGS, "QHandlings", variables))
-    log = DATA / f"{backend}-servers.log"
-    token = admin_token(urls["main"])
-    with gateway(urls["main"], log) as (gql, gql_pid), raw(urls["main"], log) as (bare, raw_pid):
-        graphql_data = post(gql, "/graphql", q_map, token)
-        raw_data = post(bare, "/raw/map", "{}")
-        assert "errors" not in graphql_data, graphql_data.get("errors")
-        assert graphql_data["data"] == raw_data["data"], "B-raw's answer differs from the GraphQL answer"
-        edges = len(raw_data["data"]["subcontractors"]["edges"])
-        out.put("Q-map answer", f"identical on both ({edges:,} subcontractors, "
-                f"{len(json.dumps(raw_data)) / 1e6:.2f} MB)")
-        common = dict(duration=args.duration, concurrency=args.concurrency)
-        mapping = dict(duration=args.map_duration, concurrency=args.concurrency)
-        with peak_rss(gql_pid) as gql_rss:
-            graphql = load(gql, "/graphql", kind="post", body=q_map, token=token, **mapping)
-        with peak_rss(raw_pid) as raw_rss:
-            bare_map = load(bare, "/raw/map", kind="post", body="{}", **mapping)
-        out.put("Q-map GraphQL req/s (answers; p50)",
-                f"{graphql['rps']} ({graphql['requests']}; {graphql['p50_ms']} ms)")
-        out.put("Q-map B-raw req/s (answers; p50)",
-                f"{bare_map['rps']} ({bare_map['requests']}; {bare_map['p50_ms']} ms)")
-        out.put("Q-map GraphQL / B-raw", f"{graphql['rps'] / bare_map['rps']:.3f}" if bare_map["rps"] else "-")
-        with peak_rss(gql_pid) as handling_rss:
-            handlings_main = load(gql, "/graphql", kind="handlings", token=token, customers=main.customers,
-                                  duration=args.duration, concurrency=1)
-        with peak_rss(gql_pid) as update_rss:
-            updates = load(gql, "/graphql", kind="update", token=token, **common)
-        out.put("updateSubcontractor req/s (p50)", f"{updates['rps']} ({updates['p50_ms']} ms)")
-        out.put("peak RSS MiB: gateway Q-map / handlings / updates",
-                f"{gql_rss[0]} / {handling_rss[0]} / {update_rss[0]}")
-        out.put("peak RSS MiB: B-raw Q-map", raw_rss[0])
-    small_token = admin_token(urls["small"])
-    with gateway(urls["small"], log) as (gql, _pid):
-        handlings_small = load(gql, "/graphql", kind="handlings", token=small_token, customers=small.customers,
-                               duration=args.duration, concurrency=1)
-    for name, measured in (("small", handlings_small), ("main", handlings_main)):
-        out.put(f"Q-handlings p50 / p95 ms ({sizes[name].customers:,} customers)",
-                f"{measured['p50_ms']} / {measured['p95_ms']}")
-    if handlings_small["p95_ms"]:
-        out.put("Q-handlings p95 main / small", f"{handlings_main['p95_ms'] / handlings_small['p95_ms']:.2f}")
-    failures = sum(m["errors"] for m in (graphql, bare_map, handlings_main, handlings_small, updates))
-    out.put("failed requests", failures)
-    return out
+@dataclass
+class Databases:
+    small: str
+    main: str
+    seed: str  # the throwaway database of the seed-time row
+    drop_seed: Callable[[], None]
 
 
-def _gid(type_name: str, key: int) -> str:
-    from bench.load import gid
+class BackendRun:
+    """Every measurement on one database backend, in the order they run; `run()` returns the Results."""
 
-    return gid(type_name, key)
+    def __init__(self, backend: str, dbs: Databases, sizes: dict[str, Size], args):
+        self.out, self.dbs, self.sizes, self.args = Results(backend), dbs, sizes, args
+        self.log = DATA / f"{backend.lower()}-servers.log"  # the servers' and seeder's output, this run's only
+        self.log.write_text("")
+        self.answers = Answers(self.out)
+        self.measured: list[dict] = []  # every load phase, for the failed-request count
+        self.peaks: dict[str, Peak] = {}
+        self.tokens: dict[str, str] = {}
+
+    def say(self, text: str) -> None:
+        say(f"{self.out.backend}: {text}")
+
+    def load(self, server: Server, path: str = "/graphql", **spec) -> dict:
+        spec.setdefault("duration", self.args.duration)
+        spec.setdefault("concurrency", self.args.concurrency)
+        measured = load(server.base, path, **spec)
+        self.measured.append(measured)
+        return measured
+
+    def q_map(self, server: Server, **spec) -> dict:
+        return self.load(server, kind="post", body=Q_MAP_BODY, token=self.tokens["main"],
+                         duration=self.args.map_duration, **spec)
+
+    def gateway_map(self, server: Server) -> dict:
+        return post(server.base, "/graphql", Q_MAP_BODY, self.tokens["main"])
+
+    def run(self) -> Results:
+        self.time_seed()
+        self.prepare_databases()
+        self.count_statements()
+        with raw(self.dbs.main, self.log) as bare:
+            before = post(bare.base, "/raw/map", "{}")
+            self.uncached(bare, before)
+            renamed = self.cached(bare, before)
+        self.answers.report(before, renamed)
+        self.report_memory()
+        failed = sum(measured["errors"] for measured in self.measured)
+        self.out.put("failed requests", failed)
+        self.out.values["failed_requests"] = failed
+        return self.out
+
+    def time_seed(self) -> None:
+        size = Size(self.args.seed_customers, self.args.seed_subcontractors)
+        command = f"seed --scale {size.customers:,} --subcontractors {size.subcontractors:,}"
+        self.say(f"timing `pi-gateway {command}` into a throwaway database")
+        seconds, peak = timed_seed(self.dbs.seed, size, self.log)
+        self.dbs.drop_seed()
+        self.out.put(f"`{command}` (the command, wall clock; peak RSS)", f"{seconds:.1f} s; {peak.total} MiB")
+        self.out.values["seed_seconds"] = round(seconds, 1)
+
+    def prepare_databases(self) -> None:
+        self.say("scale databases")
+        reuse = self.out.backend == "SQLite" and not self.args.rebuild
+        for name in ("small", "main"):
+            url = getattr(self.dbs, name)
+            self.out.put(f"seed {self.sizes[name].label}", prepare(url, self.sizes[name], reuse=reuse))
+            self.tokens[name] = admin_token(url)
+
+    def count_statements(self) -> None:
+        self.say("SQL statements per request (in process, response cache off)")
+        map_counts, handling_counts = [], []
+        for first in (10, 1000):  # 100 times the rows, the same statements
+            body = json.dumps({"query": Q_MAP, "operationName": "QMap", "variables": {"first": first}})
+            map_counts.append(statements_per_request(self.dbs.main, self.tokens["main"], body))
+            self.out.put(f"SQL statements per Q-map (first {first:,} subcontractors)", map_counts[-1])
+        rnd = random.Random(1)
+        for name in ("small", "main"):
+            body = handlings_body(rnd.randint(1, self.sizes[name].customers))
+            handling_counts.append(statements_per_request(getattr(self.dbs, name), self.tokens[name], body))
+            self.out.put(f"SQL statements per Q-handlings ({self.sizes[name].customers:,} customers)",
+                         handling_counts[-1])
+        self.out.values["map_statements"] = max(map_counts)
+        self.out.values["map_statements_constant"] = len(set(map_counts)) == 1
+        self.out.values["handlings_statements_constant"] = len(set(handling_counts)) == 1
+
+    def uncached(self, bare: Server, bare_answer: dict) -> None:
+        """Q-map with the response cache off, against B-raw, at 1 and at 2 workers."""
+        seconds = f"{self.args.map_duration:g} s"
+        with gateway(self.dbs.main, self.log, cache_mb="0") as gql:
+            self.answers.check("uncached", self.gateway_map(gql), bare_answer)
+            self.say(f"Q-map uncached, 1 worker, {seconds}")
+            with sampled_rss(gql.pid) as self.peaks["uncached Q-map"]:
+                one = self.q_map(gql)
+        self.say(f"Q-map B-raw, {seconds}")
+        with sampled_rss(bare.pid) as self.peaks["B-raw Q-map"]:
+            bare_map = self.load(bare, "/raw/map", kind="post", body="{}", duration=self.args.map_duration)
+        with gateway(self.dbs.main, self.log, cache_mb="0", workers=2) as gql:
+            self.answers.check("2 workers", self.gateway_map(gql), bare_answer)
+            self.say(f"Q-map uncached, 2 workers, {seconds}")
+            with sampled_rss(gql.pid) as self.peaks["uncached Q-map, 2 workers"]:
+                two = self.q_map(gql)
+        out = self.out
+        out.put("Q-map B-raw req/s (answers; p50)", throughput(bare_map))
+        out.put("Q-map uncached req/s, 1 worker (answers; p50)", throughput(one))
+        out.values["bare_rps"] = bare_map["rps"]
+        out.values["map_ratio"] = ratio(one["rps"], bare_map["rps"])
+        out.put("Q-map uncached / B-raw", out.values["map_ratio"])
+        out.put("Q-map uncached req/s, 2 workers (answers; p50)", throughput(two))
+        out.values["workers_ratio"] = ratio(two["rps"], one["rps"])
+        out.put("Q-map uncached 2 workers / 1 worker", out.values["workers_ratio"])
+
+    def cached(self, bare: Server, before: dict) -> int:
+        """Q-map cached, Q-handlings at both sizes and the writes, all with the response cache on;
+        how many subcontractors of the Q-map answer the writes renamed."""
+        out = self.out
+        with gateway(self.dbs.main, self.log, cache_mb=None) as gql:
+            for name in ("cached (miss)", "cached (hit)"):
+                self.answers.check(name, self.gateway_map(gql), before)
+            self.say(f"Q-map cached, {self.args.map_duration:g} s")
+            with sampled_rss(gql.pid) as self.peaks["cached Q-map"]:
+                cached = self.q_map(gql)
+            out.put("Q-map cached req/s (answers; p50)", throughput(cached))
+            out.values["map_cached_ratio"] = ratio(cached["rps"], out.values["bare_rps"])
+            out.put("Q-map cached / B-raw", out.values["map_cached_ratio"])
+            self.handlings(gql)
+            self.say(f"updateSubcontractor, cache on, {self.args.duration:g} s")
+            with sampled_rss(gql.pid) as self.peaks["cached updates"]:
+                updates = self.load(gql, kind="update", token=self.tokens["main"])
+            out.put("updateSubcontractor req/s, cache on (answers; p50)", throughput(updates))
+            after = post(bare.base, "/raw/map", "{}")
+            self.answers.check("cached after the writes", self.gateway_map(gql), after)
+        edges = zip(before["data"]["subcontractors"]["edges"], after["data"]["subcontractors"]["edges"])
+        return sum(old != new for old, new in edges)
+
+    def handlings(self, gql: Server) -> None:
+        """Q-handlings of customers never asked before, on the cached gateway: at the main size
+        on `gql`, at the small size on a second gateway."""
+        measured = {}
+        self.say(f"Q-handlings, {self.sizes['main'].customers:,} customers, {self.args.duration:g} s")
+        with sampled_rss(gql.pid) as self.peaks["cached handlings"]:
+            measured["main"] = self.handlings_load(gql, "main")
+        with gateway(self.dbs.small, self.log, cache_mb=None) as small:
+            self.say(f"Q-handlings, {self.sizes['small'].customers:,} customers, {self.args.duration:g} s")
+            measured["small"] = self.handlings_load(small, "small")
+        for name in ("small", "main"):
+            m, ran_out = measured[name], ", every customer asked" if measured[name]["exhausted"] else ""
+            self.out.put(f"Q-handlings p50 / p95 ms ({self.sizes[name].customers:,} customers; answers)",
+                         f"{m['p50_ms']} / {m['p95_ms']} ({m['requests']}{ran_out})")
+        main, small_p95 = measured["main"]["p95_ms"], measured["small"]["p95_ms"]
+        self.out.values["handlings_p95_main"] = main
+        if main and small_p95:
+            self.out.values["handlings_ratio"] = ratio(main, small_p95)
+            self.out.put("Q-handlings p95 main / small", self.out.values["handlings_ratio"])
+
+    def handlings_load(self, server: Server, size: str) -> dict:
+        return self.load(server, kind="handlings", token=self.tokens[size], distinct=True,
+                         customers=self.sizes[size].customers, concurrency=1)
+
+    def report_memory(self) -> None:
+        peaks, put = self.peaks, self.out.put
+        put("peak RSS MiB: gateway uncached Q-map, 1 worker", peaks["uncached Q-map"].describe())
+        put("peak RSS MiB: gateway uncached Q-map, 2 workers (the tree; each process)",
+            peaks["uncached Q-map, 2 workers"].describe())
+        put("peak RSS MiB: gateway cached Q-map / handlings / updates",
+            " / ".join(peaks[name].describe() for name in ("cached Q-map", "cached handlings", "cached updates")))
+        put("peak RSS MiB: B-raw Q-map", peaks["B-raw Q-map"].describe())
+        serving = max(peak.largest_process for name, peak in peaks.items() if not name.startswith("B-raw"))
+        self.out.values["rss_peak_mb"] = round(serving * MB_PER_MIB, 1)
 
 
-# --- report ------------------------------------------------------------------------------------
+# --- the run ------------------------------------------------------------------------------------
 
 
-def machine(postgres_url: str | None) -> list[str]:
-    with open("/proc/meminfo") as meminfo:
-        total = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor() or "unknown")
-    versions = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
-    lines = [f"- {os.cpu_count()} CPUs ({cpu}), {total / 1024 / 1024:.1f} GiB memory, {platform.platform()}",
-             f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
-             f"- {versions}"]
-    if postgres_url:
-        lines.append(f"- PostgreSQL: {_postgres_version(postgres_url)}")
-    return lines
+def sqlite_databases(sizes: dict[str, Size]) -> Databases:
+    seed = sqlite_url("seed-timing")
+    remove_sqlite(seed)
+    return Databases(small=sqlite_url(sizes["small"].name), main=sqlite_url(sizes["main"].name), seed=seed,
+                     drop_seed=lambda: remove_sqlite(seed))
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "absent"
+def postgres_databases(server_url: str) -> Databases:
+    def fresh(name: str) -> str:
+        return asyncio.run(fresh_postgres(server_url, f"pigw_bench_{name}"))
+
+    return Databases(small=fresh("small"), main=fresh("main"), seed=fresh("seed"),
+                     drop_seed=lambda: asyncio.run(drop_postgres(server_url, "pigw_bench_seed")))
 
 
-def _postgres_version(url: str) -> str:
-    async def ask() -> str:
-        engine = sa.ext.asyncio.create_async_engine(url, poolclass=sa.pool.NullPool)
-        async with engine.connect() as conn:
-            version = (await conn.execute(sa.text("SHOW server_version"))).scalar_one()
-        await engine.dispose()
-        return version
-
-    return asyncio.run(ask())
-
-
-def table(results: list[Results]) -> str:
-    keys = list(dict.fromkeys(key for r in results for key in r.rows))
-    lines = ["| measure | " + " | ".join(r.backend for r in results) + " |",
-             "|---|" + "---|" * len(results)]
-    lines += [f"| {key} | " + " | ".join(r.rows.get(key, "-") for r in results) + " |" for key in keys]
-    return "\n".join(lines)
-
-
-def write_results(results: list[Results], args, command: str) -> None:
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = "\n".join([
-        "# Benchmark results (issue 7)",
-        "",
-        f"Made by `{command}` on {when}. Sizes: small = {args.small_customers:,} customers / "
-        f"{args.small_subcontractors:,} subcontractors, main = {args.customers:,} customers / "
-        f"{args.subcontractors:,} subcontractors. Each load phase: {args.duration:g} s ({args.map_duration:g} s for Q-map) after 1 s of warm-up, "
-        "counting the answers completed inside that window; "
-        f"Q-map and updates with {args.concurrency} concurrent clients, Q-handlings with 1 (latency without "
-        "queueing). One gateway worker (`pi-gateway serve`, production settings and request log, except a rate "
-        "limit too high to matter and a 300 s operation timeout); B-raw is bench/raw.py under the same uvicorn "
-        "(no authentication). The load generator (bench/load.py, httpx) runs in its own "
-        "process on the same machine, so client and server share its CPUs.",
-        "",
-        "Machine:",
-        "",
-        *machine(args.postgres_url),
-        "",
-        table(results),
-        "",
-    ])
-    RESULTS.write_text(text)
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
-
-
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--subcontractors", type=int, default=1_000)
-    parser.add_argument("--large", action="store_true", help="1,000,000 customers and 5,000 subcontractors")
+    parser.add_argument("--customers", type=int, default=1_000_000, help="the main size's customers")
+    parser.add_argument("--subcontractors", type=int, default=1_000, help="both sizes' subcontractors")
     parser.add_argument("--small-customers", type=int, default=1_000)
     parser.add_argument("--small-subcontractors", type=int, default=None,
                         help="default: as many as the main size, so that Q-handlings compares customers only")
+    parser.add_argument("--seed-customers", type=int, default=1_000_000, help="the seed-time row's customers")
+    parser.add_argument("--seed-subcontractors", type=int, default=5_000, help="the seed-time row's subcontractors")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
     parser.add_argument("--map-duration", type=float, default=30.0, help="seconds per Q-map phase (slow answers)")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rebuild", action="store_true", help="rebuild SQLite databases even when present")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the SQLite databases even when present")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PI_GATEWAY_BENCH_POSTGRES_URL"),
                         help="a server whose user may create databases [PI_GATEWAY_BENCH_POSTGRES_URL]")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the results go [bench/RESULTS.md]")
     args = parser.parse_args(argv)
-    if args.large:
-        args.customers, args.subcontractors = 1_000_000, 5_000
     if args.small_subcontractors is None:
         args.small_subcontractors = args.subcontractors
+    return args
+
+
+def cache_default() -> str:
+    """The response cache the cached phases run with, as the product defines it."""
+    from gateway.settings import Settings
+
+    return f"{Settings.model_fields['response_cache_mb'].default} MB"
+
+
+def command(args, argv: list[str]) -> str:
+    """The command line that made this run, as the README gives it (never a password)."""
+    if not args.postgres_url:
+        return "make bench" + (f' BENCH_ARGS="{" ".join(argv)}"' if argv else "")
+    url, masked = args.postgres_url, sa.make_url(args.postgres_url).render_as_string()
+    shown = " ".join(argv).replace(url, masked)
+    server = "" if url in argv or f"--postgres-url={url}" in argv else f"PI_GATEWAY_BENCH_POSTGRES_URL={masked} "
+    return server + "make bench" + (f' BENCH_ARGS="{shown}"' if argv else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
     sizes = {"small": Size(args.small_customers, args.small_subcontractors),
              "main": Size(args.customers, args.subcontractors)}
     DATA.mkdir(parents=True, exist_ok=True)
+    cache = cache_default()
+    say(f"main {sizes['main'].label}, small {sizes['small'].label}; response cache: {cache}")
     results = []
     if not args.no_sqlite:
-        print("SQLite", flush=True)
-        urls = {name: sqlite_url(size) for name, size in sizes.items()}
-        results.append(bench_backend("SQLite", urls, sizes, args))
+        results.append(BackendRun("SQLite", sqlite_databases(sizes), sizes, args).run())
     if args.postgres_url:
-        print("PostgreSQL", flush=True)
-        urls = {name: asyncio.run(fresh_postgres(args.postgres_url, f"pigw_bench_{name}")) for name in sizes}
-        results.append(bench_backend("PostgreSQL", urls, sizes, args))
-    print()
-    print(table(results))
-    write_results(results, args, "make bench" + (" BENCH_ARGS=" + " ".join(argv or sys.argv[1:])
-                                                 if (argv or sys.argv[1:]) else ""))
+        results.append(BackendRun("PostgreSQL", postgres_databases(args.postgres_url), sizes, args).run())
+    targets = issue_targets(args.small_customers, args.customers, args.seed_customers, args.seed_subcontractors)
+    seconds = time.perf_counter() - STARTED
+    print(f"\n{table(results)}\n\n{targets_table(targets, results)}\n")
+    write_results(args.output, results, targets, args, command=command(args, argv), cache=cache, seconds=seconds)
+    say(f"written to {args.output}; the run took {duration(seconds)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,79 @@
+"""The targets of issue 7, checked against one run's figures: the section of RESULTS.md that
+says, per database, which target is met and by how much a missed one falls short.
+
+A target reads one figure the harness stored under a key (`Results.values`); a figure
+missing from a run (a phase skipped, a backend without that target) reads "not measured"
+or "no target" rather than passing. Checks of correctness (identical answers, no stale
+read, no failed request) sit with the targets: a fast wrong answer meets nothing.
+"""
+
+from dataclasses import dataclass
+
+MB_PER_MIB = 1.048576
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    key: str
+    limit: float | None = None  # None: a yes/no check, or a figure to show with op "show"
+    op: str = ">="  # ">=" at least, "<=" at most, "<" under; "show": the issue asks only to see it
+    unit: str = ""
+    backends: tuple[str, ...] | None = None  # None: every backend
+
+    def verdict(self, backend: str, values: dict[str, float | bool]) -> str:
+        if self.backends is not None and backend not in self.backends:
+            shown = values.get(self.key)
+            return "no target" + (f" ({self.show(shown)})" if shown is not None else "")
+        value = values.get(self.key)
+        if value is None:
+            return "not measured"
+        if self.op == "show":
+            return f"{self.show(value)} (shown; no numeric target)"
+        if self.limit is None:
+            return "met" if value else "**missed**"
+        if self.met(value):
+            return f"{self.show(value)}: met"
+        missed = f"{self.show(value)}: **missed** by {self.show(abs(value - self.limit))}"
+        return f"{missed} ({self.shortfall(value)})" if self.limit else missed
+
+    def met(self, value: float) -> bool:
+        return {">=": value >= self.limit, "<=": value <= self.limit, "<": value < self.limit}[self.op]
+
+    def shortfall(self, value: float) -> str:
+        if self.op == ">=":
+            return f"{value / self.limit:.0%} of the target"
+        return f"{value / self.limit:.1f}x the limit"
+
+    def show(self, value: float) -> str:
+        return f"{value:.3g}{self.unit}" if isinstance(value, float) else f"{value}{self.unit}"
+
+
+def issue_targets(small: int, main: int, seed_customers: int, seed_subcontractors: int) -> list[Target]:
+    """The issue's targets, labelled with the sizes this run used."""
+    return [
+        Target("Q-map uncached at least 0.5x B-raw (throughput)", "map_ratio", 0.5, ">=", "x"),
+        Target("Q-map cached at least 2x B-raw (throughput)", "map_cached_ratio", 2.0, ">=", "x"),
+        Target("Q-map uncached throughput at 2 workers / at 1 worker", "workers_ratio", op="show", unit="x"),
+        Target("SQL statements per Q-map at most 12", "map_statements", 12, "<="),
+        Target("SQL statements per Q-map the same for 10 and 1,000 subcontractors", "map_statements_constant"),
+        Target(f"SQL statements per Q-handlings the same at {small:,} and {main:,} customers",
+               "handlings_statements_constant"),
+        Target(f"Q-handlings p95 under 10 ms at {main:,} customers", "handlings_p95_main", 10.0, "<", " ms"),
+        Target(f"Q-handlings p95 at {main:,} customers at most 1.5x its value at {small:,}",
+               "handlings_ratio", 1.5, "<=", "x"),
+        Target("Server RSS under 300 MB throughout (peak of the serving process, any phase)",
+               "rss_peak_mb", 300.0, "<", " MB"),
+        Target(f"`seed --scale {seed_customers:,} --subcontractors {seed_subcontractors:,}` under 3 minutes",
+               "seed_seconds", 180.0, "<", " s", backends=("SQLite",)),
+        Target("Q-map identical to B-raw: uncached, 2 workers, cached, cached after the writes", "answers_identical"),
+        Target("No failed request in any phase", "failed_requests", 0, "<="),
+    ]
+
+
+def targets_table(targets: list[Target], results: list) -> str:
+    lines = ["| target (issue 7) | " + " | ".join(r.backend for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    lines += [f"| {t.label} | " + " | ".join(t.verdict(r.backend, r.values) for r in results) + " |"
+              for t in targets]
+    return "\n".join(lines)
