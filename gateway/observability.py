@@ -67,8 +67,9 @@ class OperationFacts(SchemaExtension):
 class Metrics:
     """Counters and latency histograms, exposed in the Prometheus text format."""
 
-    def __init__(self, pools: Callable[[], dict[str, object]] = dict):
+    def __init__(self, pools: Callable[[], dict[str, object]] = dict, caches: Callable[[], dict[str, object]] = dict):
         self._pools = pools
+        self._caches = caches  # name -> an object with hits, misses, entries, bytes, max_bytes
         self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
         self._errors: dict[tuple[str, str], int] = defaultdict(int)
         self._latency: dict[str, list[float]] = {}
@@ -112,6 +113,7 @@ class Metrics:
             lines.append(f"pi_gateway_request_duration_seconds_count{_labels(operation=operation)} {series[-2]:g}")
             lines.append(f"pi_gateway_request_duration_seconds_sum{_labels(operation=operation)} {series[-1]:.6f}")
         lines += _pool_lines(self._pools())
+        lines += _cache_lines(self._caches())
         return "\n".join(lines) + "\n"
 
 
@@ -125,6 +127,24 @@ def _pool_lines(pools: dict[str, object]) -> list[str]:
         if callable(size) and callable(checked_out):  # QueuePool; SQLite's pools may lack them
             lines.append(f"pi_gateway_db_pool_size{_labels(engine=name)} {size()}")
             lines.append(f"pi_gateway_db_pool_checked_out{_labels(engine=name)} {checked_out()}")
+    return lines
+
+
+_CACHE_SERIES = (
+    ("hits", "counter", "Read queries answered from the response cache."),
+    ("misses", "counter", "Cacheable read queries that had to execute."),
+    ("entries", "gauge", "Answers held now (all of the current registry version)."),
+    ("bytes", "gauge", "JSON bytes held now."),
+    ("max_bytes", "gauge", "The bound on bytes held (PI_GATEWAY_RESPONSE_CACHE_MB)."),
+)
+
+
+def _cache_lines(caches: dict[str, object]) -> list[str]:
+    lines = []
+    for field, kind, text in _CACHE_SERIES:
+        name = f"pi_gateway_cache_{field}" + ("_total" if kind == "counter" else "")
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        lines += [f"{name}{_labels(cache=cache)} {getattr(stats, field)}" for cache, stats in caches.items()]
     return lines
 
 

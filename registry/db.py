@@ -5,15 +5,22 @@ writer starts every transaction with BEGIN IMMEDIATE, so concurrent writers queu
 busy timeout instead of failing when a read lock cannot be upgraded, and readers never
 wait on each other (WAL). On PostgreSQL both are one engine. Foreign keys are enforced on
 SQLite (they are off by default there).
+
+A session opened with `write=True` is a `WriterSession`: its commit raises the registry
+version (registry/version.py) in the same transaction, so every cache keyed on the version
+is invalidated by the write itself, whichever service made it and however it failed to say so.
 """
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry import version
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -54,13 +61,55 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
     return engine
 
 
+class WriterSession(Session):
+    """The synchronous half of a writer's session; see `_bump_on_commit`."""
+
+
+@sa.event.listens_for(WriterSession, "before_commit")
+def _bump_on_commit(session: WriterSession) -> None:
+    """Every committed write transaction raises the registry version, as its last statement.
+
+    The pending changes are flushed first: on PostgreSQL the version row is then locked only
+    for the commit itself, and never while this writer still waits for a row another writer
+    holds (which could deadlock with that writer waiting for the version row). A savepoint's
+    commit is part of an outer transaction, which bumps when it commits.
+    """
+    if session.in_nested_transaction():
+        return
+    session.flush()
+    version.bump_in(session)
+
+
+def writes(session: AsyncSession) -> bool:
+    """Whether `session` is a writer's: what it reads may include its own uncommitted changes."""
+    return isinstance(session.sync_session, WriterSession)
+
+
 @dataclass
 class Database:
-    """The reader and writer engines of one registry database."""
+    """The reader and writer engines of one registry database.
+
+    A read session sees one snapshot of the registry from its first statement on: SQLite
+    (WAL) does so anyway, PostgreSQL does at REPEATABLE READ, which read sessions use there
+    (its default, READ COMMITTED, lets each statement see newer commits). So everything one
+    GraphQL operation reads, the registry version included, is of one moment.
+    """
 
     url: str
     reader: AsyncEngine
     writer: AsyncEngine
+    _makers: dict[bool, async_sessionmaker[AsyncSession]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        snapshots = self.reader if is_sqlite(self.url) else self.reader.execution_options(
+            isolation_level="REPEATABLE READ")
+        self._makers = {
+            write: async_sessionmaker(
+                self.writer if write else snapshots, class_=AsyncSession, expire_on_commit=False,
+                sync_session_class=WriterSession if write else Session,
+            )
+            for write in (False, True)
+        }
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> "Database":
@@ -73,9 +122,7 @@ class Database:
         return cls(url, reader, writer)
 
     def sessions(self, *, write: bool) -> async_sessionmaker[AsyncSession]:
-        return async_sessionmaker(
-            self.writer if write else self.reader, class_=AsyncSession, expire_on_commit=False
-        )
+        return self._makers[write]
 
     @asynccontextmanager
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:

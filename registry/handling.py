@@ -17,9 +17,18 @@ reason that applies; an excluded party's items and purposes show what it would h
 
 The rules are evaluated by `derive_handlings` on a customer-independent `BusinessContext`
 and a `CustomerState`, so breach impact (registry/breach.py) applies the very same rules.
+
+A business's context (all its contracts, entrustments and chains: about a thousand contracts
+at scale) is the bulk of a resolution's reading, and the same for every customer, so
+`load_business_context` keeps the last few per database, under the registry version they
+were read at (registry/version.py): any write anywhere makes them unusable at once. Deriving
+a thousand contracts' handlings is the bulk of the remaining work, and its result depends on
+the customer only through their `CustomerState`, which few customers do not share (the same
+held items, both active), so the derived handlings are kept under the same version too.
 """
 
-from collections import defaultdict
+import weakref
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +36,8 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry import version
+from registry.db import writes
 from registry.enums import ContractStatus, CustomerStatus, ExclusionReason, HandlingRole, RequestKind, RequestStatus
 from registry.errors import NotFound
 from registry.models import (
@@ -122,6 +133,28 @@ async def _rows(session: AsyncSession, stmt) -> list:
 
 
 async def load_business_context(session: AsyncSession, business: Business) -> BusinessContext:
+    """The business's context as the session's transaction sees it, reused from an earlier
+    read at the same registry version (a writer's session, which may see its own uncommitted
+    changes, always reads afresh and caches nothing).
+
+    A context is shared by every request that finds it: its rows are detached from the session
+    that read them, all their columns loaded, and nobody may change them.
+    """
+    if writes(session):
+        return await _read_business_context(session, business)
+    cache = _contexts_of(session)
+    at = await version.current(session)  # the session's snapshot, which the context is read from
+    found = cache.get(at, business.id)
+    if found is None:
+        found = await _read_business_context(session, business)
+        for row in _rows_of(found):
+            if row in session:
+                session.expunge(row)
+        cache.put(at, business.id, found)
+    return found
+
+
+async def _read_business_context(session: AsyncSession, business: Business) -> BusinessContext:
     """The business's purposes, items, contracts with their entrustments, subcontractors
     (with their parent chains) and active provisions, in a fixed number of queries."""
     bid = business.id
@@ -153,6 +186,65 @@ async def load_business_context(session: AsyncSession, business: Business) -> Bu
             session, ProvisionPurpose.provision_id, ProvisionPurpose.purpose_id,
             sa.and_(ProvisionPurpose.provision_id == Provision.id, active_provision)),
     )
+
+
+def _rows_of(ctx: BusinessContext) -> list[SQLModel]:
+    return [ctx.business, *ctx.purposes.values(), *ctx.items.values(), *ctx.contracts,
+            *ctx.subcontractors.values(), *ctx.provisions, *ctx.recipients.values()]
+
+
+class _Contexts:
+    """The business contexts of one database and the handlings derived from them, at the
+    latest registry version seen, the least recently used out first."""
+
+    SIZE = 8  # businesses: a registry serves a handful
+    DERIVED = 32  # customer states over all businesses; each ~0.5 MB at a thousand contracts
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.entries: OrderedDict[int, BusinessContext] = OrderedDict()
+        self.derived: OrderedDict[tuple, list[Handling]] = OrderedDict()
+
+    def get(self, at: int, business_id: int) -> BusinessContext | None:
+        return self._get(self.entries, at, business_id)
+
+    def put(self, at: int, business_id: int, ctx: BusinessContext) -> None:
+        self._put(self.entries, self.SIZE, at, business_id, ctx)
+
+    def get_derived(self, at: int, key: tuple) -> list[Handling] | None:
+        return self._get(self.derived, at, key)
+
+    def put_derived(self, at: int, key: tuple, handlings: list[Handling]) -> None:
+        self._put(self.derived, self.DERIVED, at, key, handlings)
+
+    def _get(self, entries: OrderedDict, at: int, key):
+        found = entries.get(key) if at == self.version else None
+        if found is not None:
+            entries.move_to_end(key)
+        return found
+
+    def _put(self, entries: OrderedDict, size: int, at: int, key, value) -> None:
+        if at < self.version:  # a reader behind a write that another reader has already seen
+            return
+        if at > self.version:
+            self.version = at
+            self.entries.clear()
+            self.derived.clear()
+        entries[key] = value
+        while len(entries) > size:
+            entries.popitem(last=False)
+
+
+# by engine: one process may serve several databases (tests do), each with its own versions
+_CONTEXTS: "weakref.WeakKeyDictionary[sa.Engine, _Contexts]" = weakref.WeakKeyDictionary()
+
+
+def _contexts_of(session: AsyncSession) -> _Contexts:
+    engine = session.sync_session.get_bind().engine
+    found = _CONTEXTS.get(engine)
+    if found is None:
+        found = _CONTEXTS[engine] = _Contexts()
+    return found
 
 
 def is_cancelled_on(customer: Customer, as_of: date) -> bool:
@@ -192,8 +284,23 @@ async def resolve_handlings(session: AsyncSession, customer_id: int, *, as_of: d
     business = await session.get(Business, customer.business_id)
     ctx = await load_business_context(session, business)
     state = await _customer_state(session, ctx, customer, as_of)
-    handlings = derive_handlings(ctx, state, as_of)
-    return handlings if include_excluded else [h for h in handlings if not h.excluded]
+    handlings = await _derived_handlings(session, ctx, state, as_of)
+    return list(handlings) if include_excluded else [h for h in handlings if not h.excluded]
+
+
+async def _derived_handlings(session: AsyncSession, ctx: BusinessContext, state: CustomerState,
+                             as_of: date) -> list[Handling]:
+    """`derive_handlings`, reused for every customer in the same state at the same version
+    (shared: nobody may change the list or what it holds)."""
+    if writes(session):
+        return derive_handlings(ctx, state, as_of)
+    cache, at = _contexts_of(session), await version.current(session)
+    key = (ctx.business.id, state, as_of)
+    found = cache.get_derived(at, key)
+    if found is None:
+        found = derive_handlings(ctx, state, as_of)
+        cache.put_derived(at, key, found)
+    return found
 
 
 # --- The rules ------------------------------------------------------------------------

@@ -329,4 +329,28 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+# --- The registry version (issue 7) ---------------------------------------------------
+
+
+class RegistryVersion(SQLModel, table=True):
+    """One row whose `version` every committed write raises by one (registry/version.py).
+
+    Every cache of registry data keys on it, so that a write through any worker or host
+    invalidates every process's cache with nothing to broadcast.
+    """
+
+    __tablename__ = "registry_version"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+# The row exists from the table's creation on (migration 0004 inserts it the same way):
+# a bump that found no row would leave every cache holding stale answers.
+sa.event.listen(
+    RegistryVersion.__table__, "after_create",
+    sa.DDL("INSERT INTO registry_version (id, version) VALUES (1, 0)"),
+)
+
+
 metadata = SQLModel.metadata

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry import demo
+from registry import demo, version
 from registry.audit import record
 from registry.businesses import get_business
 from registry.clock import Clock
@@ -135,6 +135,7 @@ async def seed_scale(
             await record(session, actor=ACTOR, action="registry.seed_scale", entity=business, before=None,
                          after={"customers": customers, "subcontractors": subcontractors, "rows": summary.counts})
             await session.flush()
+        await version.bump(conn)  # the bulk rows bypass the writer session, which bumps by itself
     if not is_sqlite(database.url):
         async with database.writer.connect() as conn:  # fresh statistics for the planner
             await conn.execute(sa.text("ANALYZE"))

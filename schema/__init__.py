@@ -19,6 +19,8 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from schema.cache import CacheResponses, ResponseCache
+from schema.fast import FastExecution
 from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -102,9 +104,15 @@ def validation_rules(limits: Limits) -> list:
     return rules
 
 
-def build_schema(limits: Limits | None = None, *, extensions: Sequence = ()) -> MaskingSchema:
-    """The served schema; `extensions` are the gateway's own (e.g. request metrics)."""
+def build_schema(
+    limits: Limits | None = None, *, extensions: Sequence = (), cache: ResponseCache | None = None,
+    fast_path: bool = True,
+) -> MaskingSchema:
+    """The served schema; `extensions` are the gateway's own (e.g. request metrics). Without a
+    `cache` (or with a zero-byte one) every query executes; with `fast_path` queries run on
+    schema/fast.py's executor where it can answer, else on graphql-core (tests compare them)."""
     limits = limits or Limits()
+    caching = [partial(CacheResponses, cache)] if cache is not None and cache.max_bytes > 0 else []
     return MaskingSchema(
         query=Query,
         mutation=Mutation,
@@ -116,6 +124,8 @@ def build_schema(limits: Limits | None = None, *, extensions: Sequence = ()) -> 
             partial(ValidationCache, 1024),
             RequireOperationName,  # after the cache, which sets the validation errors it adds to
             CloseSession,
+            *caching,  # before any execution extension: a hit leaves it nothing to do
+            *([FastExecution] if fast_path else []),  # after the cache: it answers what the cache did not
             *extensions,
         ],
         # Suggestions stay on for authenticated callers (GraphiQL users and dashboard authors

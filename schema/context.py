@@ -4,6 +4,8 @@ It carries the caller (already authenticated by the gateway), the registry's clo
 policy values, and one database session opened lazily on first use and closed when the
 operation ends. Writes run in their own write session; after each write the read
 session and the DataLoader caches are dropped, so what a mutation returns is read fresh.
+The registry version (registry/version.py) is read at most once per read session, and
+afresh after a write, since the write raised it.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry import version
 from registry.access import Capability, can
 from registry.clock import Clock
 from registry.db import Database
@@ -65,6 +68,10 @@ class Context:
         if self._session is None:
             self._session = self.database.sessions(write=False)()
         return self._session
+
+    async def registry_version(self) -> int:
+        """The registry version the read session sees: what it reads is of that version."""
+        return await self.run(version.current)
 
     async def run(self, read: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """Call a registry read with the operation's session, one query at a time."""

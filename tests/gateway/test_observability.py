@@ -60,3 +60,14 @@ async def test_metrics_show_the_database_pool_where_it_has_one(api):
     assert "# TYPE pi_gateway_db_pool_size gauge" in text
     if api.database.url.startswith("postgresql"):
         assert 'pi_gateway_db_pool_checked_out{engine="reader"}' in text
+
+
+async def test_metrics_count_response_cache_hits_and_misses(api):
+    query = "query Businesses { businesses { code } }"
+    for _ in range(3):  # one miss, then two hits: nothing was written in between
+        await api.data(query, role=Role.VIEWER)
+    text = (await api.client.get("/metrics")).text
+    assert 'pi_gateway_cache_misses_total{cache="response"} 1' in text
+    assert 'pi_gateway_cache_hits_total{cache="response"} 2' in text
+    assert 'pi_gateway_cache_entries{cache="response"} 1' in text
+    assert f'pi_gateway_cache_max_bytes{{cache="response"}} {64 * 2**20}' in text

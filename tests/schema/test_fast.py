@@ -14,7 +14,6 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
     GraphQLUnionType,
     is_leaf_type,
     parse,
