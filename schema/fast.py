@@ -55,10 +55,13 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values, get_variable_values
+import orjson
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import PermissionExtension
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.graphql import OperationType as StrawberryOperation
+
+from schema.types import SHARED_TYPES
 
 DEFINITION = "strawberry-definition"  # Strawberry's back-reference from a graphql-core type or field
 
@@ -236,6 +239,7 @@ class _Run:
         if not isinstance(coerced, VariableValues):
             raise Fallback("variables that do not coerce")
         self.variables = coerced
+        self.scope = _scope(context, variables)
 
     async def execute(self, root_value: Any) -> dict[str, Any]:
         root_type = self.schema.query_type
@@ -296,7 +300,22 @@ class _Run:
 
     async def _objects(self, parent: GraphQLObjectType, sources: list[Any],
                        selection_sets: list[SelectionSetNode]) -> list[dict[str, Any]]:
-        """One answer dictionary per source object, its keys in document order."""
+        """One answer dictionary per source object, its keys in document order; remembered
+        for the objects of the types that many operations share."""
+        if self.scope is None or parent.name not in SHARED_TYPES:
+            return await self._build(parent, sources, selection_sets)
+        selections = tuple(selection_sets)
+        answers = [_ANSWERS.get(source, selections, self.scope) for source in sources]
+        missing = [n for n, answer in enumerate(answers) if answer is None]
+        if missing:
+            built = await self._build(parent, [sources[n] for n in missing], selection_sets)
+            for n, answer in zip(missing, built):
+                answers[n] = answer
+                _ANSWERS.put(sources[n], selections, self.scope, answer)
+        return answers
+
+    async def _build(self, parent: GraphQLObjectType, sources: list[Any],
+                     selection_sets: list[SelectionSetNode]) -> list[dict[str, Any]]:
         answers: list[dict[str, Any]] = [{} for _ in sources]
         for key, nodes in self._collect(parent, selection_sets).items():
             name = nodes[0].name.value
@@ -413,6 +432,61 @@ class _Run:
 
 _ALLOWED = object()
 _MISSING = object()
+
+
+# --- Answers shared across operations --------------------------------------------------------
+
+
+def _scope(context: Any, variables: dict[str, Any]) -> tuple | None:
+    """What else than the object and the selection an answer may depend on: the caller's role
+    (permissions), the business date (contract statuses) and the variables; None when unknown."""
+    caller, clock = getattr(context, "caller", None), getattr(context, "clock", None)
+    if clock is None:
+        return None
+    try:
+        encoded = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return (caller.role if caller else None), clock.today(), encoded
+
+
+class _SharedAnswers:
+    """The completed answers of objects many operations share, by object, selection and scope.
+
+    schema.types builds one GraphQL object per row of the business context that
+    registry/handling.py keeps per registry version (`shared`), and the handlings derived
+    from it are shared by every customer in the same situation: a customer's ~400 handlings
+    are then the same objects as the last customer's. Their answers are a function of the
+    object, the selection, the scope and the registry version, and an object never outlives
+    its version (a write makes the next reads load new rows and build new objects), so an
+    answer is reused while its object lives. Entries hold weak references to their objects
+    and the selection nodes themselves, so a recycled id never matches; the limit bounds
+    the memory. The answers are shared: nothing may change them (nothing does; they are
+    only encoded).
+    """
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[weakref.ref, tuple, dict[str, Any]]] = {}
+
+    def get(self, obj: Any, selections: tuple, scope: tuple) -> dict[str, Any] | None:
+        entry = self._entries.get((id(obj), tuple(map(id, selections)), scope))
+        if entry is None or entry[0]() is not obj or any(a is not b for a, b in zip(entry[1], selections)):
+            return None
+        return entry[2]
+
+    def put(self, obj: Any, selections: tuple, scope: tuple, answer: dict[str, Any]) -> None:
+        if len(self._entries) >= self.LIMIT:
+            self._entries.clear()
+        try:
+            reference = weakref.ref(obj)
+        except TypeError:
+            return
+        self._entries[(id(obj), tuple(map(id, selections)), scope)] = (reference, selections, answer)
+
+
+_ANSWERS = _SharedAnswers()
 
 
 async def await_together(coroutines: list[Coroutine]) -> list[Any]:

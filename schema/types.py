@@ -480,6 +480,10 @@ class Handling:
         )
 
 
+# The types whose objects `shared` builds for rows of the per-version business context, so
+# that schema/fast.py may reuse their completed answers across operations.
+SHARED_TYPES = frozenset({"Handling"})
+
 _shared: dict[int, tuple[weakref.ref, Any]] = {}
 _SHARED_LIMIT = 50_000
 

@@ -231,3 +231,41 @@ async def test_await_together_raises_the_first_error_and_closes_the_rest():
     with pytest.raises(ValueError, match="boom"):
         await await_together([work(n) for n in range(3)])
     assert closed == [2]
+
+
+# --- Answers shared across operations ----------------------------------------------------------
+
+SHARED_QUERY = """query($id: ID!) { customer(id: $id) { handlings { party { name } role contract { reference status } } } }"""
+SHARED_DOCUMENT = parse(SHARED_QUERY)  # one parse, as the gateway's parser cache gives every request
+
+
+async def fast_answer(schema, database, clock, variables, role=Role.ADMIN):
+    context = Context(database=database, clock=clock, caller=Caller("test", role))
+    try:
+        return await execute_fast(schema, SHARED_DOCUMENT, None, variables, context)
+    finally:
+        await context.finish()
+
+
+async def test_handling_answers_are_shared_within_a_version_and_scope_and_rebuilt_after_a_write(
+        schema, registry, clock):
+    from registry import subcontractors
+
+    variables = {"id": encode("Customer", 1)}
+    first = (await fast_answer(schema, registry, clock, variables))["customer"]["handlings"]
+    again = (await fast_answer(schema, registry, clock, variables))["customer"]["handlings"]
+    assert len(first) > 1 and all(a is b for a, b in zip(first, again))  # one answer per handling object
+    viewer = (await fast_answer(schema, registry, clock, variables, role=Role.VIEWER))["customer"]["handlings"]
+    assert viewer == first and not any(a is b for a, b in zip(first, viewer))  # roles never share
+
+    named = next(h for h in first if h["role"] == "SUBCONTRACTOR")
+    async with registry.session(write=True) as session:
+        rows = await subcontractors.subcontractors_by_ids(session, list(range(1, 200)))
+        sub = next(s for s in rows.values() if s.name == named["party"]["name"])
+        await subcontractors.update_subcontractor(session, actor="test", id=sub.id, expected_version=sub.version,
+                                                  changes={"name": "Renamed after the answer was shared"})
+    after = (await fast_answer(schema, registry, clock, variables))["customer"]["handlings"]
+    names = [h["party"]["name"] for h in after]
+    assert "Renamed after the answer was shared" in names and named["party"]["name"] not in names
+    slow, _ = await answers(schema, registry, clock, SHARED_QUERY, variables)
+    assert json.dumps(slow.data["customer"]["handlings"]) == json.dumps(after)
