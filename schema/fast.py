@@ -51,8 +51,11 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     is_abstract_type,
     is_leaf_type,
+    visit,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values, get_variable_values
 import orjson
@@ -239,7 +242,8 @@ class _Run:
         if not isinstance(coerced, VariableValues):
             raise Fallback("variables that do not coerce")
         self.variables = coerced
-        self.scope = _scope(context, variables)
+        self.raw_variables = variables
+        self.scope = _scope(context)
 
     async def execute(self, root_value: Any) -> dict[str, Any]:
         root_type = self.schema.query_type
@@ -305,14 +309,39 @@ class _Run:
         if self.scope is None or parent.name not in SHARED_TYPES:
             return await self._build(parent, sources, selection_sets)
         selections = tuple(selection_sets)
-        answers = [_ANSWERS.get(source, selections, self.scope) for source in sources]
+        scope = self._scope_of(selections)
+        if scope is None:
+            return await self._build(parent, sources, selection_sets)
+        answers = _ANSWERS.get_all(sources, selections, scope)
         missing = [n for n, answer in enumerate(answers) if answer is None]
         if missing:
             built = await self._build(parent, [sources[n] for n in missing], selection_sets)
             for n, answer in zip(missing, built):
                 answers[n] = answer
-                _ANSWERS.put(sources[n], selections, self.scope, answer)
+            _ANSWERS.put_all([sources[n] for n in missing], selections, scope, built)
         return answers
+
+    def _scope_of(self, selections: tuple) -> tuple | None:
+        """The run's scope with the values of just the variables these selections use: the
+        customer's id in `customer(id: $id) { handlings { ... } }` must not split the answers
+        of handlings every customer shares."""
+        used: set[str] = set()
+        spreads: list[str] = []
+        seen: set[str] = set()
+        nodes = list(selections)
+        while nodes:
+            uses = _Uses()
+            for node in nodes:
+                visit(node, uses)
+            used |= uses.variables
+            spreads = [name for name in uses.spreads if name not in seen]
+            seen.update(spreads)
+            nodes = [self.fragments[name] for name in spreads if name in self.fragments]
+        try:
+            values = orjson.dumps({name: self.raw_variables.get(name) for name in sorted(used)})
+        except TypeError:
+            return None
+        return self.scope, values
 
     async def _build(self, parent: GraphQLObjectType, sources: list[Any],
                      selection_sets: list[SelectionSetNode]) -> list[dict[str, Any]]:
@@ -437,17 +466,28 @@ _MISSING = object()
 # --- Answers shared across operations --------------------------------------------------------
 
 
-def _scope(context: Any, variables: dict[str, Any]) -> tuple | None:
-    """What else than the object and the selection an answer may depend on: the caller's role
-    (permissions), the business date (contract statuses) and the variables; None when unknown."""
+def _scope(context: Any) -> tuple | None:
+    """What else than the object, the selection and its variables an answer may depend on: the
+    caller's role (permissions) and the business date (contract statuses); None when unknown."""
     caller, clock = getattr(context, "caller", None), getattr(context, "clock", None)
     if clock is None:
         return None
-    try:
-        encoded = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        return None
-    return (caller.role if caller else None), clock.today(), encoded
+    return (caller.role if caller else None), clock.today()
+
+
+class _Uses(Visitor):
+    """The variables and fragment spreads a piece of a document uses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.variables: set[str] = set()
+        self.spreads: set[str] = set()
+
+    def enter_variable(self, node: VariableNode, *_args) -> None:
+        self.variables.add(node.name.value)
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args) -> None:
+        self.spreads.add(node.name.value)
 
 
 class _SharedAnswers:
@@ -457,7 +497,8 @@ class _SharedAnswers:
     registry/handling.py keeps per registry version (`shared`), and the handlings derived
     from it are shared by every customer in the same situation: a customer's ~400 handlings
     are then the same objects as the last customer's. Their answers are a function of the
-    object, the selection, the scope and the registry version, and an object never outlives
+    object, the selection, the scope (role, date and the variables the selection uses) and
+    the registry version, and an object never outlives
     its version (a write makes the next reads load new rows and build new objects), so an
     answer is reused while its object lives. Entries hold weak references to their objects
     and the selection nodes themselves, so a recycled id never matches; the limit bounds
@@ -470,20 +511,26 @@ class _SharedAnswers:
     def __init__(self) -> None:
         self._entries: dict[tuple, tuple[weakref.ref, tuple, dict[str, Any]]] = {}
 
-    def get(self, obj: Any, selections: tuple, scope: tuple) -> dict[str, Any] | None:
-        entry = self._entries.get((id(obj), tuple(map(id, selections)), scope))
-        if entry is None or entry[0]() is not obj or any(a is not b for a, b in zip(entry[1], selections)):
-            return None
-        return entry[2]
+    def get_all(self, objects: list[Any], selections: tuple, scope: tuple) -> list[dict[str, Any] | None]:
+        """Each object's answer, or None; the selections match by identity (a tuple compares
+        identical elements without looking inside them)."""
+        where = (tuple(map(id, selections)), scope)
+        found: list[dict[str, Any] | None] = []
+        for obj in objects:
+            entry = self._entries.get((id(obj), where))
+            found.append(entry[2] if entry is not None and entry[0]() is obj and entry[1] == selections else None)
+        return found
 
-    def put(self, obj: Any, selections: tuple, scope: tuple, answer: dict[str, Any]) -> None:
-        if len(self._entries) >= self.LIMIT:
+    def put_all(self, objects: list[Any], selections: tuple, scope: tuple, answers: list[dict[str, Any]]) -> None:
+        if len(self._entries) + len(objects) > self.LIMIT:
             self._entries.clear()
-        try:
-            reference = weakref.ref(obj)
-        except TypeError:
-            return
-        self._entries[(id(obj), tuple(map(id, selections)), scope)] = (reference, selections, answer)
+        where = (tuple(map(id, selections)), scope)
+        for obj, answer in zip(objects, answers):
+            try:
+                reference = weakref.ref(obj)
+            except TypeError:
+                return
+            self._entries[(id(obj), where)] = (reference, selections, answer)
 
 
 _ANSWERS = _SharedAnswers()

@@ -70,4 +70,4 @@ async def test_metrics_count_response_cache_hits_and_misses(api):
     assert 'pi_gateway_cache_misses_total{cache="response"} 1' in text
     assert 'pi_gateway_cache_hits_total{cache="response"} 2' in text
     assert 'pi_gateway_cache_entries{cache="response"} 1' in text
-    assert f'pi_gateway_cache_max_bytes{{cache="response"}} {64 * 2**20}' in text
+    assert f'pi_gateway_cache_max_bytes{{cache="response"}} {32 * 2**20}' in text
