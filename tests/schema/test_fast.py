@@ -269,3 +269,38 @@ async def test_handling_answers_are_shared_within_a_version_and_scope_and_rebuil
     assert "Renamed after the answer was shared" in names and named["party"]["name"] not in names
     slow, _ = await answers(schema, registry, clock, SHARED_QUERY, variables)
     assert json.dumps(slow.data["customer"]["handlings"]) == json.dumps(after)
+
+
+@pytest.fixture
+async def scale_registry(database_url, clock):
+    migrate.upgrade(database_url)
+    database = Database.connect(database_url)
+    await seed_scale(database, customers=60, subcontractors=10, clock=clock)
+    yield database
+    await database.dispose()
+
+
+async def test_customers_in_the_same_situation_share_their_handling_answers(schema, scale_registry, clock):
+    """The customer's id is a variable of the query but not of the handlings' selection, so two
+    customers holding the same items, active and with no request, get the very same answers."""
+    import sqlalchemy as sa
+
+    from registry.models import Customer, CustomerDataItem, DataSubjectRequest
+
+    registry = scale_registry
+    async with registry.session() as session:
+        held = (await session.exec(sa.select(CustomerDataItem.customer_id, CustomerDataItem.data_item_id))).all()
+        plain = set((await session.exec(sa.select(Customer.id).where(
+            Customer.cancelled_on.is_(None), Customer.status == "ACTIVE",
+            Customer.id.not_in(sa.select(DataSubjectRequest.customer_id))))).scalars())
+    items: dict[int, set[int]] = {}
+    for customer, item in held:
+        items.setdefault(customer, set()).add(item)
+    by_items: dict[frozenset, list[int]] = {}
+    for customer in sorted(plain & items.keys()):
+        by_items.setdefault(frozenset(items[customer]), []).append(customer)
+    pair = next((ids[:2] for ids in by_items.values() if len(ids) > 1), None)
+    assert pair is not None, "no two customers in the same situation: this registry proves nothing here"
+    first, second = [(await fast_answer(schema, registry, clock, {"id": encode("Customer", key)}))
+                     ["customer"]["handlings"] for key in pair]
+    assert first and all(a is b for a, b in zip(first, second, strict=True))
