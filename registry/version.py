@@ -13,7 +13,7 @@ whoever writes on a bare connection (bulk loading) calls `bump` before committin
 
 import weakref
 
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,10 +52,9 @@ async def bump(connection: AsyncConnection) -> None:
     _require_row(await connection.execute(BUMP))
 
 
-def bump_in(executor: Session | Connection) -> None:
-    """Raise the version in the transaction of a synchronous session or connection (event hooks)."""
-    result = executor.exec(BUMP) if isinstance(executor, Session) else executor.execute(BUMP)
-    _require_row(result)
+def bump_in(session: Session) -> None:
+    """Raise the version in the transaction of a synchronous session (the writer's commit hook)."""
+    _require_row(session.exec(BUMP))
 
 
 def _require_row(result: CursorResult) -> None:

@@ -97,9 +97,7 @@ async def execute_fast(schema, document, operation_name: str | None, variables: 
     """The `data` of a query operation, or None when graphql-core must run it."""
     try:
         return await _Run(_planner(schema), document, operation_name, variables, context).execute(root_value)
-    except Fallback:
-        return None
-    except Exception:  # a resolver's error: graphql-core reports it where it belongs
+    except Exception:  # Fallback, or a resolver's error: graphql-core reports it where it belongs
         return None
 
 
@@ -325,8 +323,20 @@ class _Run:
         """The run's scope with the values of just the variables these selections use: the
         customer's id in `customer(id: $id) { handlings { ... } }` must not split the answers
         of handlings every customer shares."""
+        try:
+            values = orjson.dumps({name: self.raw_variables.get(name) for name in self._variables_of(selections)})
+        except TypeError:
+            return None
+        return self.scope, values
+
+    def _variables_of(self, selections: tuple) -> list[str]:
+        """The variables the selections use, fragments included, in name order; remembered per
+        selection (the parser cache hands every request of one query the same nodes)."""
+        key = tuple(map(id, selections))
+        known = _VARIABLES_USED.get(key)
+        if known is not None and known[0] == selections:
+            return known[1]
         used: set[str] = set()
-        spreads: list[str] = []
         seen: set[str] = set()
         nodes = list(selections)
         while nodes:
@@ -337,11 +347,10 @@ class _Run:
             spreads = [name for name in uses.spreads if name not in seen]
             seen.update(spreads)
             nodes = [self.fragments[name] for name in spreads if name in self.fragments]
-        try:
-            values = orjson.dumps({name: self.raw_variables.get(name) for name in sorted(used)})
-        except TypeError:
-            return None
-        return self.scope, values
+        if len(_VARIABLES_USED) >= 1_024:
+            _VARIABLES_USED.clear()
+        _VARIABLES_USED[key] = selections, sorted(used)
+        return sorted(used)
 
     async def _build(self, parent: GraphQLObjectType, sources: list[Any],
                      selection_sets: list[SelectionSetNode]) -> list[dict[str, Any]]:
@@ -534,6 +543,7 @@ class _SharedAnswers:
 
 
 _ANSWERS = _SharedAnswers()
+_VARIABLES_USED: dict[tuple[int, ...], tuple[tuple, list[str]]] = {}
 
 
 async def await_together(coroutines: list[Coroutine]) -> list[Any]:
