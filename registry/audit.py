@@ -1,8 +1,15 @@
 """The audit trail: one append-only event per successful write, in the write's transaction.
 
 An event names the actor (the token's name), the action, the entity and its state before
-and after as JSON. Personal data in those documents is redacted when read by a role that
-may not see it (`redact`); the stored event keeps it, for the privacy officer.
+and after as JSON. Personal data in those documents (PERSONAL_FIELDS: a customer's name and
+email, a data-subject request's free text) is redacted when read by a role that may not see
+it (`redact`); the stored event keeps it, for the privacy officer.
+
+The one exception to append-only is erasure (APPI Art. 35, issue 10 finding 8): when a
+DELETION completes, `redact_trail` replaces the personal fields of every earlier event of
+that customer and of the customer's requests by the marker, and records that it did so as
+an `audit.redact` event. Nothing else of any event ever changes; the database itself
+refuses any other UPDATE, and every DELETE (migrations 0002 and 0005).
 """
 
 import json
@@ -15,11 +22,16 @@ from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.errors import InvalidInput
-from registry.models import AuditEvent, utcnow
+from registry.models import AuditEvent, Customer, DataSubjectRequest, utcnow
 from registry.pages import Page
 
-# Fields holding a customer's personal data, by entity type.
-PERSONAL_FIELDS: dict[str, frozenset[str]] = {"Customer": frozenset({"display_name", "email"})}
+# Fields holding a customer's personal data, by entity type. A request's free text often
+# carries it too (issue 10 finding 14). Migration 0005 holds a frozen copy: a field added
+# here needs a new revision before the database lets the erasure redact it.
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    Customer.__name__: frozenset({"display_name", "email"}),
+    DataSubjectRequest.__name__: frozenset({"detail", "note"}),
+}
 REDACTED = "[redacted]"
 MAX_PAGE = 1000
 
@@ -62,16 +74,52 @@ async def record(
     return event
 
 
+def masked(entity_type: str, state: dict[str, Any]) -> dict[str, Any]:
+    """`state` with the entity's personal-data fields that hold a value replaced by a marker."""
+    fields = PERSONAL_FIELDS.get(entity_type, frozenset())
+    return state | {name: REDACTED for name in fields & state.keys() if state[name] is not None}
+
+
 def redact(entity_type: str, document: str | None) -> str | None:
     """The document with the entity's personal-data fields replaced by a marker."""
-    fields = PERSONAL_FIELDS.get(entity_type)
-    if document is None or not fields:
+    if document is None or entity_type not in PERSONAL_FIELDS:
         return document
-    data = json.loads(document)
-    for name in fields & data.keys():
-        if data[name] is not None:
-            data[name] = REDACTED
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return json.dumps(masked(entity_type, json.loads(document)), ensure_ascii=False, sort_keys=True)
+
+
+async def redact_trail(session: AsyncSession, *, actor: str, customer: Customer) -> list[int]:
+    """Erasure reaches the trail (APPI Art. 35): every earlier event of the customer and of
+    the customer's requests keeps its actor, action, time and other fields, and has its
+    personal fields replaced by the marker. One `audit.redact` event on the customer, in the
+    same transaction, says which events were redacted, never what they held. Returns their
+    ids; the caller commits."""
+    await session.flush()  # the events this transaction has recorded so far are redacted too
+    of_requests = select(DataSubjectRequest.id).where(DataSubjectRequest.customer_id == customer.id)
+    stmt = select(AuditEvent).where(sa.or_(
+        sa.and_(AuditEvent.entity_type == Customer.__name__, AuditEvent.entity_id == customer.id),
+        sa.and_(AuditEvent.entity_type == DataSubjectRequest.__name__, AuditEvent.entity_id.in_(of_requests)),
+    ))
+    redacted = []
+    for event in (await session.exec(stmt.order_by(AuditEvent.id))).all():
+        if changes := _redactions(event):
+            for name, document in changes.items():
+                setattr(event, name, document)
+            redacted.append(event.id)
+    summary = {"redacted_events": len(redacted), "event_ids": redacted}
+    await record(session, actor=actor, action="audit.redact", entity=customer, before=None, after=summary)
+    return redacted
+
+
+def _redactions(event: AuditEvent) -> dict[str, str]:
+    """The event's documents that hold personal data, redacted; a document with none is left
+    byte for byte as written."""
+    changes = {}
+    for name in ("before", "after"):
+        document = getattr(event, name)
+        redacted = redact(event.entity_type, document)
+        if document is not None and json.loads(redacted) != json.loads(document):
+            changes[name] = redacted
+    return changes
 
 
 async def list_events(

@@ -11,12 +11,12 @@ from datetime import timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry.audit import PERSONAL_FIELDS, REDACTED, record, snapshot
+from registry.audit import PERSONAL_FIELDS, masked, record, redact_trail, snapshot
 from registry.clock import Clock
 from registry.customers import get_customer
 from registry.enums import RequestKind, RequestStatus
 from registry.errors import InvalidInput, InvalidTransition, NotFound
-from registry.models import DataSubjectRequest
+from registry.models import Customer, DataSubjectRequest
 from registry.pages import group_by
 from registry.validation import optional_text, require_member, update_versioned
 
@@ -104,15 +104,32 @@ async def transition_request(
 
 
 async def _erase_personal_data(session: AsyncSession, *, actor: str, customer_id: int) -> None:
-    """A completed DELETION (APPI Art. 35) erases the customer's stored name and email; the
-    held items stop being handled from the resolution date (handling resolution), and the
-    erasure's own audit event does not repeat what was erased."""
+    """A completed DELETION (APPI Art. 35) erases the customer's personal data everywhere the
+    registry keeps it: the stored name and email, the free text (`detail`, `note`) of every
+    request of the customer, this DELETION's included, and the same fields in every earlier
+    audit event (`redact_trail`). The held items stop being handled from the resolution
+    date (handling resolution).
+
+    The requests themselves stay, with their kind, status and dates: they are the proof
+    that the customer asked and was answered in time, and that proof needs no personal data.
+    Their free text goes because it often carries the customer's name, address or
+    circumstances (issue 10 finding 14), which an erasure that left them would not erase.
+    Each erasure is its own audit event, which never repeats what was erased."""
     customer = await get_customer(session, customer_id)
-    erased = {name: None for name in PERSONAL_FIELDS["Customer"]}
-    before = snapshot(customer) | {name: REDACTED for name, value in erased.items() if getattr(customer, name)}
-    await update_versioned(session, customer, expected_version=customer.version, **erased)
-    await record(session, actor=actor, action="customer.erase", entity=customer, before=before,
-                 after=snapshot(customer))
+    await _erase(session, actor=actor, action="customer.erase", row=customer)
+    for request in (await requests_of(session, [customer_id]))[customer_id]:
+        if any(getattr(request, name) is not None for name in PERSONAL_FIELDS[DataSubjectRequest.__name__]):
+            await _erase(session, actor=actor, action="request.erase", row=request)
+    await redact_trail(session, actor=actor, customer=customer)
+
+
+async def _erase(session: AsyncSession, *, actor: str, action: str, row: Customer | DataSubjectRequest) -> None:
+    """Null `row`'s personal fields, with an audit event that shows only that they held a value."""
+    entity_type = type(row).__name__
+    before = masked(entity_type, snapshot(row))
+    erased = dict.fromkeys(PERSONAL_FIELDS[entity_type])
+    await update_versioned(session, row, expected_version=row.version, **erased)
+    await record(session, actor=actor, action=action, entity=row, before=before, after=snapshot(row))
 
 
 async def get_request(session: AsyncSession, id: int, *, field: str = "id") -> DataSubjectRequest:

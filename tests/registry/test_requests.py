@@ -29,9 +29,9 @@ async def _customer(session):
     return cust
 
 
-async def _request(session, status):
+async def _request(session, status, kind=RequestKind.DELETION):
     cust = await factories.customer(session, await factories.business(session))
-    row = await factories.request(session, cust, RequestKind.DELETION, status=status)
+    row = await factories.request(session, cust, kind, status=status)
     await session.commit()
     return row
 
@@ -82,19 +82,20 @@ async def test_a_malformed_request_is_invalid_input(session, clock, field, overr
 
 
 async def test_a_request_moves_in_progress_then_resolves_on_todays_date(session, clock):
-    req = await _request(session, R.RECEIVED)
+    # not a DELETION: its completion erases the note (tests/registry/test_erasure.py)
+    req = await _request(session, R.RECEIVED, RequestKind.STOP_USE)
     started = await requests.transition_request(
         session, actor=ACTOR, id=req.id, to=R.IN_PROGRESS, clock=clock
     )
     assert (started.status, started.resolved_at, started.version) == (R.IN_PROGRESS, None, 2)
     done = await requests.transition_request(
-        session, actor=ACTOR, id=req.id, to=R.COMPLETED, clock=clock, note="Deleted"
+        session, actor=ACTOR, id=req.id, to=R.COMPLETED, clock=clock, note="Stopped"
     )
     assert (done.status, done.resolved_at, done.resolved_on, done.note, done.version) == (
         R.COMPLETED,
         clock.now(),
         date(2026, 11, 25),
-        "Deleted",
+        "Stopped",
         3,
     )
     transitions = await events(session, "request.transition")
