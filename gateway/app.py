@@ -21,6 +21,7 @@ from registry.db import Database
 from registry.errors import NotFound
 from schema import Limits, build_schema
 from schema.cache import ResponseCache
+from schema.documents import DocumentCache
 from schema.context import Policy
 
 
@@ -34,10 +35,13 @@ def create_app(
     configure_logging(settings.log_level)
     limits = Limits(
         max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens,
-        introspection=settings.introspection,
+        max_document_chars=settings.max_document_chars, max_fields=settings.max_fields,
+        max_repeats=settings.max_repeats, introspection=settings.introspection,
+        earliest_date=settings.earliest_date, latest_date=settings.latest_date,
     )
     cache = ResponseCache(max_bytes=settings.response_cache_mb * 2**20)
-    schema = build_schema(limits, extensions=[OperationFacts], cache=cache)
+    documents = DocumentCache(max_bytes=settings.document_cache_mb * 2**20)
+    schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents)
     authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds)
     view = GraphQLView(
         schema, database=database, clock=clock, authenticator=authenticator,
@@ -45,7 +49,7 @@ def create_app(
         execution_timeout=settings.execution_timeout_seconds,
     )
     metrics = Metrics(pools=lambda: {"reader": database.reader.pool, "writer": database.writer.pool},
-                      caches=lambda: {"response": cache.stats()})
+                      caches=lambda: {"response": cache.stats(), "documents": documents.stats()})
     limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
 
     async def healthz(request: Request) -> JSONResponse:

@@ -338,6 +338,9 @@ def serve(
     uvicorn.run(
         "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=config.log_level,
+        # the gateway logs each request itself without its query string; uvicorn's access
+        # line would carry a GET request's query and variables (personal data) into the log
+        access_log=False,
     )
 
 

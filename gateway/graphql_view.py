@@ -16,6 +16,7 @@ against 35 ms with the standard library, and the response cache hands over cache
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import orjson
@@ -64,8 +65,10 @@ class GraphQLView(GraphQL):
                 raise HTTPException(400, f"Expected a JSON object such as {example}, got {found}.")
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
-            if _holds_nul(item.variables):
-                raise HTTPException(400, NUL_REFUSED)
+            problem = unfit_text(item.variables) or unfit_text(item.extensions) or unfit_operation_name(
+                item.operation_name)
+            if problem:
+                raise HTTPException(400, problem)
         return parsed
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -125,7 +128,7 @@ class GraphQLView(GraphQL):
                     context=context, root_value=root_value, request_data=request_data,
                 )
         except TimeoutError:
-            await context.close()
+            await context.abandon()
             return ExecutionResult(data=None, errors=[GraphQLError(
                 f"The operation ran longer than {self._execution_timeout:g} s and was cancelled.",
                 extensions={"code": "TIMEOUT"},
@@ -170,23 +173,38 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-NUL_REFUSED = "Strings may not contain the NUL character (U+0000): remove it from the variables."
+OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,127}")
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether any string in a decoded JSON value contains U+0000 (PostgreSQL cannot store it)."""
+def unfit_operation_name(name: Any) -> str | None:
+    """Why `operationName` cannot name an operation: GraphQL names are letters, digits and
+    underscores; 128 characters are more than any real one (it also labels metrics)."""
+    if name is None or (isinstance(name, str) and OPERATION_NAME.fullmatch(name)):
+        return None
+    return "operationName must be a GraphQL name (letters, digits, _) of at most 128 characters."
+
+
+def unfit_text(value: Any) -> str | None:
+    """Why a decoded JSON value cannot be registry input, or None: every string in it (keys
+    included) must be valid Unicode, so no lone surrogate (JSON can escape one, no database
+    driver can store it), and no NUL (PostgreSQL cannot store it). Checked once, here."""
     pending = [value]
     while pending:
         current = pending.pop()
         if isinstance(current, str):
+            if not current.isascii():
+                try:
+                    current.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "Strings must be valid Unicode: the variables hold a lone surrogate (e.g. \\ud800)."
             if "\x00" in current:
-                return True
+                return "Strings may not contain the NUL character (U+0000): remove it from the variables."
         elif isinstance(current, dict):
             pending.extend(current.keys())
             pending.extend(current.values())
         elif isinstance(current, list):
             pending.extend(current)
-    return False
+    return None
 
 
 def _unauthenticated(reason: str) -> Response:

@@ -30,7 +30,8 @@ logger = logging.getLogger("pi_gateway.access")
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-MAX_OPERATION_NAMES = 200  # client-chosen names: bound the metrics' label sets
+MAX_OPERATION_NAMES = 50  # client-chosen names: the first 50 seen label metrics, the rest are "(other)"
+_LABELLED_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/map"})
 
 
@@ -76,8 +77,12 @@ class Metrics:
         self._names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:
+        """The label of an operation name: bounded in length and number, so that no client can
+        grow /metrics, its scrapes or the log lines (a name may be as long as the document)."""
         if not name:
             return ""
+        if not isinstance(name, str) or not _LABELLED_NAME.fullmatch(name):
+            return "(other)"
         if name in self._names or len(self._names) < MAX_OPERATION_NAMES:
             self._names.add(name)
             return name
@@ -131,11 +136,11 @@ def _pool_lines(pools: dict[str, object]) -> list[str]:
 
 
 _CACHE_SERIES = (
-    ("hits", "counter", "Read queries answered from the response cache."),
-    ("misses", "counter", "Cacheable read queries that had to execute."),
-    ("entries", "gauge", "Answers held now (all of the current registry version)."),
-    ("bytes", "gauge", "JSON bytes held now."),
-    ("max_bytes", "gauge", "The bound on bytes held (PI_GATEWAY_RESPONSE_CACHE_MB)."),
+    ("hits", "counter", "Lookups answered from the cache (response: answers; documents: parsed valid documents)."),
+    ("misses", "counter", "Lookups the cache could not answer."),
+    ("entries", "gauge", "Entries held now."),
+    ("bytes", "gauge", "Bytes held now (response: JSON; documents: estimated from their tokens)."),
+    ("max_bytes", "gauge", "The bound on bytes held (PI_GATEWAY_RESPONSE_CACHE_MB, PI_GATEWAY_DOCUMENT_CACHE_MB)."),
 )
 
 

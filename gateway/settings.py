@@ -12,10 +12,11 @@ subcontractors): at 64 MB the bench's worker peaked at 330 MB, above the 300 MB 
 allows (bench/RESULTS.md has the figure at this default).
 """
 
+from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=15, ge=1)
     max_aliases: int = Field(default=50, ge=1)
     max_tokens: int = Field(default=10_000, ge=1)
+    max_document_chars: int = Field(default=32_768, ge=1)  # a query's text, checked before parsing
+    max_fields: int = Field(default=2_000, ge=1)  # fields selected, fragments expanded, checked before validation
+    max_repeats: int = Field(default=10, ge=1)  # selections of one response name in one selection set
+    document_cache_mb: int = Field(default=16, ge=0)  # per process, parsed valid documents; 0: no cache
+    earliest_date: date = date(1900, 1, 1)  # Date inputs outside earliest..latest are refused
+    latest_date: date = date(2199, 12, 31)
     max_body_bytes: int = Field(default=2_000_000, ge=1)
     execution_timeout_seconds: float = Field(default=10.0, gt=0)  # an operation running longer is cancelled
     rate_limit_per_minute: int = Field(default=600, ge=1)  # per token: requests refilled per minute
@@ -64,6 +71,12 @@ class Settings(BaseSettings):
                 "or postgresql+asyncpg://user@host/db"
             )
         return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "Settings":
+        if self.earliest_date > self.latest_date:
+            raise ValueError("earliest_date must not be after latest_date")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -30,13 +30,17 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> AsyncEngine:
-    """An async engine for `url`; on SQLite, `immediate` makes every transaction a writer's."""
+    """An async engine for `url`; on SQLite, `immediate` makes every transaction a writer's.
+
+    Statement parameters are kept out of SQLAlchemy's error messages and logs: they are the
+    registry's input, a customer's name or email among them, and no log may hold those."""
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     in_memory = ":memory:" in url or "mode=memory" in url
     engine = create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         # an in-memory database lives in one connection: share it
         poolclass=sa.pool.StaticPool if in_memory else None,

@@ -4,32 +4,30 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 
 from graphql import GraphQLError, OperationDefinitionNode, StringValueNode
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cache import CacheResponses, ResponseCache
+from schema.documents import DocumentBudget, DocumentCache, Documents
 from schema.fast import FastExecution
 from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
+from schema.permissions import CheckMutationRoots
 from schema.queries import Query
+from schema.scalars import date_scalar
 from schema.types import AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request limits; the defaults are DESIGN.md's loosest allowed.
+    """Per-request limits; depth, aliases and tokens default to DESIGN.md's loosest allowed,
+    the rest to what keeps one document's parsing and validation within a few milliseconds
+    (schema/documents.py).
 
     With `introspection` off, `__schema` and `__type` are refused at validation and
     "did you mean" suggestions are dropped too, since they would leak the schema
@@ -39,7 +37,18 @@ class Limits:
     max_depth: int = 15
     max_aliases: int = 50
     max_tokens: int = 10_000
+    max_document_chars: int = 32_768
+    max_fields: int = 2_000
+    max_repeats: int = 10
     introspection: bool = True
+    earliest_date: date = date(1900, 1, 1)
+    latest_date: date = date(2199, 12, 31)
+
+    def budget(self) -> DocumentBudget:
+        return DocumentBudget(
+            max_chars=self.max_document_chars, max_tokens=self.max_tokens, max_fields=self.max_fields,
+            max_repeats=self.max_repeats, hide_suggestions=not self.introspection,
+        )
 
 
 class CloseSession(SchemaExtension):
@@ -106,24 +115,25 @@ def validation_rules(limits: Limits) -> list:
 
 def build_schema(
     limits: Limits | None = None, *, extensions: Sequence = (), cache: ResponseCache | None = None,
-    fast_path: bool = True,
+    documents: DocumentCache | None = None, fast_path: bool = True,
 ) -> MaskingSchema:
     """The served schema; `extensions` are the gateway's own (e.g. request metrics). Without a
-    `cache` (or with a zero-byte one) every query executes; with `fast_path` queries run on
-    schema/fast.py's executor where it can answer, else on graphql-core (tests compare them)."""
+    `cache` (or with a zero-byte one) every query executes; `documents` keeps valid documents
+    (16 MB when not given); with `fast_path` queries run on schema/fast.py's executor where it
+    can answer, else on graphql-core (tests compare them)."""
     limits = limits or Limits()
+    documents = documents if documents is not None else DocumentCache(max_bytes=16 * 2**20)
     caching = [partial(CacheResponses, cache)] if cache is not None and cache.max_bytes > 0 else []
-    return MaskingSchema(
+    schema = MaskingSchema(
         query=Query,
         mutation=Mutation,
         types=[AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose],
         extensions=[
             partial(AddValidationRules, validation_rules(limits)),
-            partial(MaxTokensLimiter, limits.max_tokens),
-            partial(ParserCache, 1024),
-            partial(ValidationCache, 1024),
-            RequireOperationName,  # after the cache, which sets the validation errors it adds to
+            partial(Documents, documents, limits.budget()),
+            RequireOperationName,  # after Documents, which sets the validation errors it adds to
             CloseSession,
+            CheckMutationRoots,  # before any execution extension: a refusal leaves them nothing to run
             *caching,  # before any execution extension: a hit leaves it nothing to do
             *([FastExecution] if fast_path else []),  # after the cache: it answers what the cache did not
             *extensions,
@@ -131,5 +141,10 @@ def build_schema(
         # Suggestions stay on for authenticated callers (GraphiQL users and dashboard authors
         # whose role already lets them introspect); unauthenticated callers never reach
         # validation (HTTP 401 first). With introspection off they would leak the schema.
-        config=StrawberryConfig(disable_field_suggestions=not limits.introspection),
+        config=StrawberryConfig(
+            disable_field_suggestions=not limits.introspection,
+            scalar_map={date: date_scalar(limits.earliest_date, limits.latest_date)},
+        ),
     )
+    schema.hide_suggestions = not limits.introspection
+    return schema

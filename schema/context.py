@@ -8,9 +8,10 @@ The registry version (registry/version.py) is read at most once per read session
 afresh after a write, since the write raised it.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,16 @@ class Context:
                 session, self._session = self._session, None
                 await session.close()
             self._loaders = None
+
+    async def abandon(self) -> None:
+        """After the operation was cancelled (its timeout): close the read session whatever
+        state the cancellation left it in (a query cut off mid-way can leave the connection
+        unusable; the pool then discards it), and open no other."""
+        self._finished = True
+        session, self._session, self._loaders = self._session, None, None
+        if session is not None:
+            with contextlib.suppress(Exception):  # the answer (TIMEOUT) is decided already
+                await session.close()
 
     async def finish(self) -> None:
         """End of the operation: close the session and refuse to open another."""

@@ -23,6 +23,7 @@ because it runs queries only, never mutations:
 """
 
 import asyncio
+import contextlib
 import inspect
 import weakref
 from collections.abc import Coroutine, Iterator
@@ -97,8 +98,14 @@ async def execute_fast(schema, document, operation_name: str | None, variables: 
     """The `data` of a query operation, or None when graphql-core must run it."""
     try:
         return await _Run(_planner(schema), document, operation_name, variables, context).execute(root_value)
-    except Exception:  # Fallback, or a resolver's error: graphql-core reports it where it belongs
+    except Fallback:
         return None
+    except Exception as error:
+        if asyncio.current_task().cancelling():
+            # cancelled (the execution timeout) inside a read: what the cancellation broke
+            # must not be handed to graphql-core, and the timeout must see its cancellation
+            raise asyncio.CancelledError() from error
+        return None  # a resolver's error: graphql-core reports it where it belongs
 
 
 # --- Per-schema facts, computed once per field -------------------------------------------
@@ -220,6 +227,7 @@ class _Run:
     def __init__(self, planner: _Planner, document, operation_name: str | None, variables: dict[str, Any],
                  context: Any) -> None:
         self.planner = planner
+        self.document = document
         self.schema = planner.graphql
         self.info = _Info(context)
         self.fragments: dict[str, FragmentDefinitionNode] = {}
@@ -310,13 +318,13 @@ class _Run:
         scope = self._scope_of(selections)
         if scope is None:
             return await self._build(parent, sources, selection_sets)
-        answers = _ANSWERS.get_all(sources, selections, scope)
+        answers = _ANSWERS.get_all(sources, self.document, selections, scope)
         missing = [n for n, answer in enumerate(answers) if answer is None]
         if missing:
             built = await self._build(parent, [sources[n] for n in missing], selection_sets)
             for n, answer in zip(missing, built):
                 answers[n] = answer
-            _ANSWERS.put_all([sources[n] for n in missing], selections, scope, built)
+            _ANSWERS.put_all([sources[n] for n in missing], self.document, selections, scope, built)
         return answers
 
     def _scope_of(self, selections: tuple) -> tuple | None:
@@ -334,7 +342,7 @@ class _Run:
         selection (the parser cache hands every request of one query the same nodes)."""
         key = tuple(map(id, selections))
         known = _VARIABLES_USED.get(key)
-        if known is not None and known[0] == selections:
+        if known is not None and known[0]() is self.document:
             return known[1]
         used: set[str] = set()
         seen: set[str] = set()
@@ -349,7 +357,7 @@ class _Run:
             nodes = [self.fragments[name] for name in spreads if name in self.fragments]
         if len(_VARIABLES_USED) >= 1_024:
             _VARIABLES_USED.clear()
-        _VARIABLES_USED[key] = selections, sorted(used)
+        _VARIABLES_USED[key] = weakref.ref(self.document), sorted(used)
         return sorted(used)
 
     async def _build(self, parent: GraphQLObjectType, sources: list[Any],
@@ -512,7 +520,9 @@ class _SharedAnswers:
     answer is reused while its object lives. Entries hold weak references to their objects
     and the selection nodes themselves, so a recycled id never matches; the limit bounds
     the memory. The answers are shared: nothing may change them (nothing does; they are
-    only encoded).
+    only encoded). An entry refers to its document weakly too: while the document lives, the
+    ids of its selection nodes name them, and no entry keeps a document (a large one the
+    document cache refused to keep, say) alive after its request.
     """
 
     LIMIT = 50_000
@@ -520,30 +530,33 @@ class _SharedAnswers:
     def __init__(self) -> None:
         self._entries: dict[tuple, tuple[weakref.ref, tuple, dict[str, Any]]] = {}
 
-    def get_all(self, objects: list[Any], selections: tuple, scope: tuple) -> list[dict[str, Any] | None]:
-        """Each object's answer, or None; the selections match by identity (a tuple compares
-        identical elements without looking inside them)."""
+    def get_all(self, objects: list[Any], document: Any, selections: tuple,
+                scope: tuple) -> list[dict[str, Any] | None]:
+        """Each object's answer, or None; the selections match by identity, within the very
+        document they belong to."""
         where = (tuple(map(id, selections)), scope)
         found: list[dict[str, Any] | None] = []
         for obj in objects:
             entry = self._entries.get((id(obj), where))
-            found.append(entry[2] if entry is not None and entry[0]() is obj and entry[1] == selections else None)
+            found.append(entry[2] if entry is not None and entry[0]() is obj and entry[1]() is document else None)
         return found
 
-    def put_all(self, objects: list[Any], selections: tuple, scope: tuple, answers: list[dict[str, Any]]) -> None:
+    def put_all(self, objects: list[Any], document: Any, selections: tuple, scope: tuple,
+                answers: list[dict[str, Any]]) -> None:
         if len(self._entries) + len(objects) > self.LIMIT:
             self._entries.clear()
         where = (tuple(map(id, selections)), scope)
+        of_document = weakref.ref(document)
         for obj, answer in zip(objects, answers):
             try:
                 reference = weakref.ref(obj)
             except TypeError:
                 return
-            self._entries[(id(obj), where)] = (reference, selections, answer)
+            self._entries[(id(obj), where)] = (reference, of_document, answer)
 
 
 _ANSWERS = _SharedAnswers()
-_VARIABLES_USED: dict[tuple[int, ...], tuple[tuple, list[str]]] = {}
+_VARIABLES_USED: dict[tuple[int, ...], tuple[weakref.ref, list[str]]] = {}
 
 
 async def await_together(coroutines: list[Coroutine]) -> list[Any]:
@@ -585,7 +598,10 @@ async def await_together(coroutines: list[Coroutine]) -> list[Any]:
                 step(n, coroutine)
     finally:
         for _, coroutine, _ in waiting:
-            coroutine.close()
+            # closing a coroutine stopped inside a query runs the driver's clean-up, which may
+            # fail on a cancelled connection; the exception already on its way is the one to keep
+            with contextlib.suppress(Exception):
+                coroutine.close()
         for coroutine in coroutines:
             if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
                 coroutine.close()

@@ -1,23 +1,28 @@
 """What a client learns of a failure: its own mistakes in full, our bugs only by request ID.
 
-A syntax or validation error, a refused argument, a FORBIDDEN: the client caused it and
-needs the message, so it passes unchanged and is logged at DEBUG without a traceback (a
-client can send bad queries all day; that must not flood the error log). A registry
+Every error carries a stable `extensions.code`. A syntax error (GRAPHQL_PARSE_FAILED), a
+validation error (GRAPHQL_VALIDATION_FAILED), variables that do not fit
+(BAD_USER_INPUT), a refused argument, a FORBIDDEN: the client caused it and needs the
+message, so it passes unchanged (without "did you mean" suggestions when introspection is
+off, since they would leak the schema) and is logged at DEBUG by its code alone. A registry
 refusal that a resolver let through unmapped is the client's too: it becomes
 BAD_USER_INPUT naming the field, as `schema.errors.bad_argument` would. Any other
 exception is a bug or an outage: the client gets "Internal server error" with
-`extensions.code` INTERNAL_SERVER_ERROR and the request ID, and the log gets the full
-error, traceback included, under the same ID.
+`extensions.code` INTERNAL_SERVER_ERROR and the request ID, and the log gets the
+exception's type and traceback under the same ID, never its message nor the chained
+exceptions' messages: those may quote the input (a customer's name, a query), and no
+personal data or query text enters a log.
 """
 
 import json
 import logging
+import re
 import traceback
 import uuid
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.types import ExecutionContext
 
 from registry.errors import RegistryError
@@ -52,6 +57,27 @@ def is_unexpected(error: GraphQLError) -> bool:
     return error.path is not None or not error.nodes
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+
+
+def client_code(error: GraphQLError, *, executing: bool) -> str:
+    """The stable code of an error the client caused, when graphql-core gave it none: a
+    syntax error, a validation error, or once execution began, variables or arguments that
+    do not fit."""
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    return "BAD_USER_INPUT" if executing else "GRAPHQL_VALIDATION_FAILED"
+
+
+def with_code(error: GraphQLError, code: str, *, hide_suggestions: bool) -> GraphQLError:
+    """The error with its code, and without suggestions when they are hidden (changed in
+    place: building it anew would locate it in the source again)."""
+    if hide_suggestions:
+        error.message = _SUGGESTION.sub("", error.message)
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
 def refusal(error: GraphQLError) -> GraphQLError:
     """A registry refusal as the client's error, at the field that raised it."""
     original = error.original_error
@@ -75,19 +101,43 @@ class MaskingSchema(strawberry.Schema):
     everywhere; an extension's `on_operation` would miss errors raised by extensions.
     """
 
+    hide_suggestions = False  # set by build_schema when introspection is off
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         context = execution_context.context if execution_context else None
+        # Strawberry records the result before processing execution errors, and after
+        # processing parse and validation errors
+        executing = getattr(execution_context, "result", None) is not None
         for index, error in enumerate(errors):
             if isinstance(error.original_error, RegistryError):
                 errors[index] = error = refusal(error)
             if not is_unexpected(error):
-                logger.debug("client error: %s", error.message)
+                code = (error.extensions or {}).get("code")
+                if code is None or self.hide_suggestions:
+                    errors[index] = error = with_code(error, code or client_code(error, executing=executing),
+                                                      hide_suggestions=self.hide_suggestions)
+                logger.debug(json.dumps({"event": "client_error", "request_id": request_id_of(context),
+                                         "code": error.extensions["code"]}))
                 continue
             request_id = request_id_of(context)
             logger.error(json.dumps({
                 "event": "unexpected_error", "request_id": request_id,
-                "operation_name": getattr(execution_context, "operation_name", None),
-                "path": error.path, "error": repr(error.original_error),
-                "traceback": "".join(traceback.format_exception(error.original_error)),
+                "path": [str(part)[:64] for part in error.path or ()],
+                "error": type(error.original_error).__qualname__,
+                "traceback": frames_only(error.original_error),
             }))
             errors[index] = masked(error, request_id)
+
+
+def frames_only(error: BaseException) -> str:
+    """The traceback of `error` and the exceptions it was raised from or during, with each
+    exception named by its type alone (its message may quote the input)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        lines.append(f"{type(current).__module__}.{type(current).__qualname__}\n")
+        lines.extend(traceback.format_tb(current.__traceback__))
+        current = current.__cause__ or current.__context__
+    return "".join(lines)
