@@ -40,6 +40,7 @@ from registry.lookup import purposes_and_items, rows_by_ids
 from registry.pages import group_by
 from registry.validation import (
     check_version,
+    fetch,
     insert_unique,
     optional_text,
     require_codes,
@@ -146,7 +147,7 @@ async def transition_contract(
 ) -> Contract:
     """Move a contract along its lifecycle, from its stored status; activation applies
     every rule of DESIGN.md "Rules" and reports all that fail."""
-    contract = await get_contract(session, id)
+    contract = await get_contract(session, id, lock=True)
     check_version(contract, expected_version)
     to = require_member(to, ContractStatus, field="to")
     stored = S(contract.status)
@@ -244,7 +245,7 @@ async def add_entrustment(
 ) -> Entrustment:
     """Entrust purposes x data items under a contract; both come from the contract's own
     business (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version."""
-    contract = await get_contract(session, contract_id, field="contractId")
+    contract = await get_contract(session, contract_id, field="contractId", lock=True)
     purposes, items = await _resolve_scope(session, contract, purpose_codes, data_item_codes)
     description = optional_text(description, field="description", max_length=2000)
     entrustment = Entrustment(contract_id=contract.id, description=description)
@@ -276,8 +277,9 @@ async def _resolve_scope(session, contract, purpose_codes, data_item_codes):
 
 async def remove_entrustment(session: AsyncSession, *, actor: str, id: int) -> Entrustment:
     """Withdraw an entrustment; returns what was removed. Bumps the contract's version."""
-    entrustment = await get_entrustment(session, id)
-    contract = await get_contract(session, entrustment.contract_id)
+    contract_id = (await get_entrustment(session, id)).contract_id
+    contract = await get_contract(session, contract_id, lock=True)
+    entrustment = await get_entrustment(session, id, lock=True)  # a racing removal got there first?
     purposes, items = await entrustment_links(session, [id])
     before = snapshot(entrustment, **_codes(purposes[id], items[id]))
     for link in (EntrustmentPurpose, EntrustmentDataItem):
@@ -292,15 +294,17 @@ async def remove_entrustment(session: AsyncSession, *, actor: str, id: int) -> E
     return entrustment
 
 
-async def get_contract(session: AsyncSession, id: int, *, field: str = "id") -> Contract:
-    contract = await session.get(Contract, id)
+async def get_contract(session: AsyncSession, id: int, *, field: str = "id", lock: bool = False) -> Contract:
+    """The contract; `lock` for a write to it or its entrustments (see `validation.fetch`)."""
+    contract = await fetch(session, Contract, id, lock=lock)
     if contract is None:
         raise NotFound(f"no contract {id}", field=field)
     return contract
 
 
-async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id") -> Entrustment:
-    entrustment = await session.get(Entrustment, id)
+async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id", lock: bool = False) -> Entrustment:
+    """The entrustment; a write locks its contract first, then it (see `validation.fetch`)."""
+    entrustment = await fetch(session, Entrustment, id, lock=lock)
     if entrustment is None:
         raise NotFound(f"no entrustment {id}", field=field)
     return entrustment

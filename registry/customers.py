@@ -18,6 +18,7 @@ from registry.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
 from registry.models import Business, Customer, CustomerDataItem, DataItem
 from registry.pages import Page, group_by, paginate
 from registry.validation import (
+    fetch,
     insert_unique,
     optional_text,
     require_member,
@@ -66,7 +67,7 @@ async def register_customer(
 async def cancel_customer(session: AsyncSession, *, actor: str, id: int, cancelled_on: date) -> Customer:
     """An ACTIVE customer cancels: from `cancelled_on` only the purposes usable after
     cancellation still apply (seed §5). Cancelling twice is an invalid transition."""
-    customer = await get_customer(session, id)
+    customer = await get_customer(session, id, lock=True)
     if customer.status is not CustomerStatus.ACTIVE:
         raise InvalidTransition(f"customer {id} is already {customer.status}", field="id")
     before = snapshot(customer)
@@ -89,12 +90,13 @@ async def cancel_customer(session: AsyncSession, *, actor: str, id: int, cancell
     return customer
 
 
-async def find_customer(session: AsyncSession, id: int) -> Customer | None:
-    return await session.get(Customer, id)
+async def find_customer(session: AsyncSession, id: int, *, lock: bool = False) -> Customer | None:
+    """The customer, or None; `lock` for a write to it (see `validation.fetch`)."""
+    return await fetch(session, Customer, id, lock=lock)
 
 
-async def get_customer(session: AsyncSession, id: int, *, field: str = "id") -> Customer:
-    customer = await find_customer(session, id)
+async def get_customer(session: AsyncSession, id: int, *, field: str = "id", lock: bool = False) -> Customer:
+    customer = await find_customer(session, id, lock=lock)
     if customer is None:
         raise NotFound(f"no customer {id}", field=field)
     return customer

@@ -32,6 +32,7 @@ from registry.pages import Page, paginate
 from registry.validation import (
     check_corporate_number,
     check_version,
+    fetch,
     optional_text,
     require_country,
     require_member,
@@ -99,7 +100,7 @@ async def update_subcontractor(
     caller read; absent keys stay unchanged. A parent must exist and may not be the
     subcontractor itself or re-entrusted, through its own chain, by it (a re-entrustment
     cycle has no business at its root: seed §9, APPI Art. 25)."""
-    sub = await get_subcontractor(session, id)
+    sub = await get_subcontractor(session, id, lock=True)
     check_version(sub, expected_version)
     values = _checked_changes(changes)
     if values.get("parent_id") is not None:
@@ -130,7 +131,7 @@ async def record_assessment(
 ) -> Subcontractor:
     """Record an assessment of the subcontractor's management system (APPI Art. 25: the
     business supervises its entrusted parties); the latest `assessed_on` counts."""
-    sub = await get_subcontractor(session, subcontractor_id, field="subcontractorId")
+    sub = await get_subcontractor(session, subcontractor_id, field="subcontractorId", lock=True)
     result = require_member(result, AssessmentResult, field="result")
     if result is AssessmentResult.NOT_ASSESSED:
         raise InvalidInput("an assessment has a result other than NOT_ASSESSED", field="result")
@@ -154,12 +155,15 @@ async def record_assessment(
     return sub
 
 
-async def find_subcontractor(session: AsyncSession, id: int) -> Subcontractor | None:
-    return await session.get(Subcontractor, id)
+async def find_subcontractor(session: AsyncSession, id: int, *, lock: bool = False) -> Subcontractor | None:
+    """The subcontractor, or None; `lock` for a write to it (see `validation.fetch`)."""
+    return await fetch(session, Subcontractor, id, lock=lock)
 
 
-async def get_subcontractor(session: AsyncSession, id: int, *, field: str = "id") -> Subcontractor:
-    sub = await find_subcontractor(session, id)
+async def get_subcontractor(
+    session: AsyncSession, id: int, *, field: str = "id", lock: bool = False
+) -> Subcontractor:
+    sub = await find_subcontractor(session, id, lock=lock)
     if sub is None:
         raise NotFound(f"no subcontractor {id}", field=field)
     return sub

@@ -2,10 +2,17 @@
 
 A value that fails here is malformed (`INVALID_INPUT`, the GraphQL input field named),
 as opposed to well-formed input that breaks a business rule.
+
+And how a write meets the row it changes: it reads the row with `fetch(..., lock=True)`
+before anything else, so writes to one aggregate take turns and each sees what the one
+before it committed. Only a write carrying `expectedVersion` can then conflict, when that
+is not the version it finds (DESIGN.md "Rules"). SQLite writers take turns anyway (BEGIN
+IMMEDIATE, registry/db.py); on PostgreSQL, at READ COMMITTED, the row lock does it.
 """
 
 from collections.abc import Iterable
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.errors import Duplicate, InvalidInput, VersionConflict
 from registry.models import utcnow
+
+Row = TypeVar("Row")
 
 # ISO 3166-1 alpha-2: every officially assigned code (DESIGN.md "Countries", APPI Art. 28).
 COUNTRIES = frozenset(
@@ -92,9 +101,26 @@ def require_member(value, enum_cls, *, field: str):
         raise InvalidInput(f"{value!r} is not a {enum_cls.__name__}", field=field) from None
 
 
+async def fetch(session: AsyncSession, model: type[Row], id: int, *, lock: bool = False) -> Row | None:
+    """The `model` row with primary key `id`, or None.
+
+    `lock=True` is for a write about to change the row or its aggregate: it reads the row as
+    last committed and holds it until the write ends, so a concurrent writer of the same row
+    waits its turn instead of conflicting. The lock is the one PostgreSQL's UPDATE takes
+    anyway (FOR NO KEY UPDATE, which lets inserts referencing the row go on), only taken
+    first; SQLite needs none. Lock order, against deadlocks: the aggregate before anything
+    else, two aggregates always in one order (a request before its customer), the registry
+    version row last (only the commit takes it, registry/db.py). Reads never lock.
+    """
+    if not lock:
+        return await session.get(model, id)
+    return await session.get(model, id, with_for_update={"key_share": True}, populate_existing=True)
+
+
 def check_version(row, expected_version: int) -> None:
     """A write carrying expectedVersion applies only to the version its author read
-    (DESIGN.md "Rules"): a stale version conflicts, whatever else is wrong."""
+    (DESIGN.md "Rules"): a stale version conflicts, whatever else is wrong. Against a row
+    fetched with `lock=True` this is the current version, and it stays so until commit."""
     if row.version != expected_version:
         raise VersionConflict(
             f"{type(row).__name__} {row.id} is at version {row.version}, not {expected_version}",
@@ -104,8 +130,10 @@ def check_version(row, expected_version: int) -> None:
 
 async def update_versioned(session: AsyncSession, row, *, expected_version: int, **values) -> None:
     """Write `values` to `row` only while it is still at `expected_version`, bumping the
-    version by exactly one; a concurrent writer that got there first makes this a
-    VersionConflict with nothing written. `row` is refreshed from the database."""
+    version by exactly one, and refresh `row` from the database. Callers lock the row first
+    (`fetch(..., lock=True)`), so the version they pass is the current one; the guard stays
+    for a row read without the lock, which then conflicts (VersionConflict, nothing
+    written) when another writer changed it in between."""
     model = type(row)
     if "updated_at" in model.model_fields:
         values["updated_at"] = utcnow()
