@@ -42,7 +42,8 @@ def create_app(
     cache = ResponseCache(max_bytes=settings.response_cache_mb * 2**20)
     documents = DocumentCache(max_bytes=settings.document_cache_mb * 2**20)
     schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents)
-    authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds)
+    authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds,
+                                  failures_per_minute=settings.auth_failures_per_minute)
     view = GraphQLView(
         schema, database=database, clock=clock, authenticator=authenticator,
         policy=Policy(request_due_days=settings.request_due_days, max_page_size=settings.max_page_size),

@@ -30,6 +30,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from gateway.auth import AuthFailure, Authenticator
+from gateway.limits import too_many_requests
 from gateway.web import graphiql_html
 from registry.clock import Clock
 from registry.db import Database
@@ -48,9 +49,10 @@ class GraphQLView(GraphQL):
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         if isinstance(request, Request) and not self._is_ide_page(request):
-            caller = await self._authenticator.identify(request.headers.get("authorization"))
+            client = request.client.host if request.client else ""
+            caller = await self._authenticator.identify(request.headers.get("authorization"), client)
             if isinstance(caller, AuthFailure):
-                return _unauthenticated(caller.reason)
+                return too_many_requests(caller.retry_after) if caller.retry_after else _unauthenticated(caller.reason)
             request.state.caller = caller
         return await super().run(request, context, root_value)
 

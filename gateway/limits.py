@@ -35,12 +35,15 @@ class RateLimiter:
 
     def acquire(self, key: str) -> float:
         """Spend one request of `key`'s allowance: 0 when allowed, else seconds until it is."""
-        now = self._now()
-        bucket = self._refilled(key, now)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self._rate
+        wait = self.wait(key)
+        if wait == 0.0:
+            self._buckets[key].tokens -= 1.0
+        return wait
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` may spend one request (0: now), spending nothing."""
+        bucket = self._refilled(key, self._now())
+        return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / self._rate
 
     def _refilled(self, key: str, now: float) -> _Bucket:
         bucket = self._buckets.get(key)

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1)  # per token: requests refilled per minute
     rate_limit_burst: int = Field(default=100, ge=1)  # per token: requests allowed at once
     auth_cache_seconds: float = Field(default=5.0, ge=0)  # a revoked token works at most this long
+    auth_failures_per_minute: int = Field(default=60, ge=1)  # per client address: lookups of unknown tokens
     max_page_size: int = Field(default=1000, ge=1, le=1000)  # registry pages hold at most 1000
     response_cache_mb: int = Field(default=32, ge=0)  # per process, JSON bytes of answers; 0: no cache
     introspection: bool = True

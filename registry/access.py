@@ -12,7 +12,7 @@ from registry.enums import Role
 
 class Capability(StrEnum):
     READ_REGISTRY = "read registry, handlings, findings and the notice"
-    READ_PERSONAL_DATA = "read customers' personal data (displayName, email)"
+    READ_PERSONAL_DATA = "read customers' personal data (displayName, email, a request's note)"
     READ_HISTORY = "read a subcontractor's history"
     READ_AUDIT = "read the audit trail"
     WRITE_VENDORS = "write subcontractors, assessments, contracts and entrustments"

@@ -18,7 +18,7 @@ from registry.enums import RequestKind, RequestStatus
 from registry.errors import InvalidInput, InvalidTransition, NotFound
 from registry.models import Customer, DataSubjectRequest
 from registry.pages import group_by
-from registry.validation import optional_text, require_member, update_versioned
+from registry.validation import fetch, optional_text, require_member, update_versioned
 
 R = RequestStatus
 ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
@@ -78,7 +78,7 @@ async def transition_request(
 ) -> DataSubjectRequest:
     """Move a request along its lifecycle; resolving it stamps when (and on which local
     date) it took effect."""
-    request = await get_request(session, id)
+    request = await get_request(session, id, lock=True)
     to = require_member(to, RequestStatus, field="to")
     if to not in ALLOWED_TRANSITIONS[R(request.status)]:
         raise InvalidTransition(f"a {request.status} request cannot move to {to}", field="to")
@@ -115,7 +115,7 @@ async def _erase_personal_data(session: AsyncSession, *, actor: str, customer_id
     Their free text goes because it often carries the customer's name, address or
     circumstances (issue 10 finding 14), which an erasure that left them would not erase.
     Each erasure is its own audit event, which never repeats what was erased."""
-    customer = await get_customer(session, customer_id)
+    customer = await get_customer(session, customer_id, lock=True)
     await _erase(session, actor=actor, action="customer.erase", row=customer)
     for request in (await requests_of(session, [customer_id]))[customer_id]:
         if any(getattr(request, name) is not None for name in PERSONAL_FIELDS[DataSubjectRequest.__name__]):
@@ -132,8 +132,9 @@ async def _erase(session: AsyncSession, *, actor: str, action: str, row: Custome
     await record(session, actor=actor, action=action, entity=row, before=before, after=snapshot(row))
 
 
-async def get_request(session: AsyncSession, id: int, *, field: str = "id") -> DataSubjectRequest:
-    request = await session.get(DataSubjectRequest, id)
+async def get_request(session: AsyncSession, id: int, *, field: str = "id", lock: bool = False) -> DataSubjectRequest:
+    """The request; with `lock`, its row is locked for a write (registry/validation.fetch)."""
+    request = await fetch(session, DataSubjectRequest, id, lock=lock)
     if request is None:
         raise NotFound(f"no request {id}", field=field)
     return request

@@ -432,13 +432,18 @@ class DataSubjectRequest(Node):
     kind: RequestKind
     status: RequestStatus
     due_on: date = strawberry.field(description="Receipt date plus the configured number of days (APPI: without delay).")
-    note: str | None
     _row: Private[models.DataSubjectRequest]
 
     @classmethod
     def from_row(cls, row: models.DataSubjectRequest) -> "DataSubjectRequest":
         return cls(id=ids.encode("DataSubjectRequest", row.id), kind=row.kind, status=row.status,
-                   due_on=row.due_on, note=row.note, _row=row)
+                   due_on=row.due_on, _row=row)
+
+    @strawberry.field(description="Free text that often names the customer: personal data, null unless the viewer "
+                                  "is PRIVACY_OFFICER or ADMIN; erased by a completed DELETION.",
+                      extensions=hide(Capability.READ_PERSONAL_DATA))
+    def note(self) -> str | None:
+        return self._row.note
 
     @strawberry.field
     async def customer(self, info: Info) -> "Customer":

@@ -46,9 +46,10 @@ def free_port() -> int:
 class LiveServer:
     """One gateway process on `database_url`; `start()` again after `kill()` reuses the database."""
 
-    def __init__(self, database_url: str, log_dir: Path):
+    def __init__(self, database_url: str, log_dir: Path, *, log_level: str = "warning"):
         self.database_url = database_url
         self.log_dir = log_dir
+        self.log_level = log_level
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -61,7 +62,7 @@ class LiveServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PI_GATEWAY_")}
         return env | {
             "DATABASE_URL": self.database_url,
-            "PI_GATEWAY_LOG_LEVEL": "warning",
+            "PI_GATEWAY_LOG_LEVEL": self.log_level,
             # the tests send hundreds of writes with one token: the rate limit is not under test here
             "PI_GATEWAY_RATE_LIMIT_PER_MINUTE": "1000000",
             "PI_GATEWAY_RATE_LIMIT_BURST": "100000",

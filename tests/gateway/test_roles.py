@@ -49,6 +49,7 @@ RESTRICTED: dict[str, Capability] = {
     "Customer.displayName": Capability.READ_PERSONAL_DATA,
     "Customer.email": Capability.READ_PERSONAL_DATA,
     "Customer.disclosure": Capability.READ_PERSONAL_DATA,
+    "DataSubjectRequest.note": Capability.READ_PERSONAL_DATA,
     "Subcontractor.history": Capability.READ_HISTORY,
     "Query.auditEvents": Capability.READ_AUDIT,
 }
