@@ -2,13 +2,18 @@
 
 hypothesis-graphql generates queries and mutations from the served SDL; each runs
 in-process through HTTP (httpx ASGITransport, which re-raises any exception the app lets
-escape) with each role. Every answer must be HTTP 200 with a well-formed GraphQL body,
-and no error may be an unexpected exception, masked (INTERNAL_SERVER_ERROR) or not.
+escape) with each role. Every answer must be HTTP 200 with a well-formed GraphQL body
+whose every error carries a code a client can cause (never INTERNAL_SERVER_ERROR), or a
+4xx refused at the edge with a clear message. The hostile inputs include issue 10's:
+lone surrogates, dates out of form or range, costly documents, unknown fragments, long
+operation names. One test replays every case with a planted value and scans everything
+the gateway logged for it, the demo's names and emails, and query text.
 The default run is bounded (PI_GATEWAY_FUZZ_EXAMPLES per role and kind, 100 unless set).
 """
 
 import base64
 import json
+import logging
 import os
 from contextlib import asynccontextmanager
 from datetime import date, timezone
@@ -20,7 +25,9 @@ from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
 
 from gateway.app import create_app
+from gateway.graphql_view import unfit_text
 from gateway.settings import load_settings
+from registry.demo import CUSTOMERS
 from registry.enums import Role
 from schema import build_schema
 from schema.ids import encode
@@ -107,7 +114,7 @@ HOSTILE_STRINGS = [
     "' OR 1=1 --", "%", "_", "\\", "%' UNION SELECT token_hash FROM api_token --", "Robert'); DROP TABLE customer;--",
     "\x00", "nul\x00inside",
     "😀 𝔘ñíçødé \u202e gnp.exe", "\ud7ff\ue000\uffff", "x" * 40_000,
-    "x" * 200_000,
+    "x" * 200_000, "\ud800", "a\udfffb", "\udbff\udbff",
 ]
 FORGED_IDS = [
     "", "garbage", "\x00", "=" * 40, "x" * 10_000, b64("Subcontractor:-1"), b64("Subcontractor:0"),
@@ -163,15 +170,17 @@ async def test_hostile_strings_in_every_filter_argument_and_write(fuzz_api, valu
 
 
 async def post_or_refused_nul(client, tokens, role: Role, query: str, variables: dict) -> dict | None:
-    """`post`, except that a variable holding NUL must be refused before execution: no registry
-    text can hold it (PostgreSQL cannot store it), so the gateway answers 400."""
-    if not any("\x00" in str(v) for v in variables.values()):
+    """`post`, except that variables holding text no registry can store (NUL, a lone
+    surrogate) must be refused before execution with HTTP 400 and the reason."""
+    refusal = unfit_text(variables)
+    if refusal is None:
         return await post(client, tokens, role, query, variables)
     response = await client.post(
-        "/graphql", json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {tokens[role]}"},
+        "/graphql", content=json.dumps({"query": query, "variables": variables}),
+        headers={"Authorization": f"Bearer {tokens[role]}", "Content-Type": "application/json"},
     )
-    assert response.status_code == 400 and "NUL character" in response.text, response.text
+    assert response.status_code == 400 and ("NUL character" in response.text or "lone surrogate" in response.text), \
+        response.text
     return None
 
 
@@ -209,6 +218,46 @@ async def test_deeply_nested_documents_get_a_clear_error(fuzz_api, document):
     assert body["errors"]
 
 
+COSTLY_DOCUMENTS = [  # issue 10: each was an INTERNAL_SERVER_ERROR, seconds of CPU, or megabytes kept
+    "{" + " ".join('business(code:"x") { code }' for _ in range(1_100)) + "}",
+    "{" + " ".join(f'business(code:"{n}") {{ code }}' for n in range(300)) + "}",
+    "{ ...A } " + " ".join(f"fragment A{n} on Query {{ viewer {{ name }} }}" for n in range(800)),
+    "query { ...Z }", "fragment A on Query { ...B } fragment B on Query { ...A } { ...A }",
+    '{ business(code: "' + "x" * 1_900_000 + '") { code } }',
+    "query " + "N" * 30_000 + " { viewer { name } }",
+    '{ complianceFindings(asOf: "9999-12-31") { code } }', '{ complianceFindings(asOf: "20260101") { code } }',
+    'mutation { recordProvision(input: {provisionId: "x", customerId: "x", providedOn: "9999-12-31", '
+    'dataItemCodes: ["name"]}) { errors { code } } }',
+    "{ " + " ".join(f"a{i}: viewer {{ name }}" for i in range(51)) + " }",
+    "{ " + "a " * 10_001 + "}",
+]
+
+
+@pytest.mark.parametrize("document", COSTLY_DOCUMENTS, ids=[f"doc{i}" for i in range(len(COSTLY_DOCUMENTS))])
+async def test_costly_and_malformed_documents_get_a_client_error(fuzz_api, document):
+    client, tokens = fuzz_api
+    body = await post(client, tokens, Role.VIEWER, document)
+    assert body.get("errors") or body["data"] == {"viewer": {"name": "test-viewer"}}  # the long name is valid
+
+
+HOSTILE_GETS = [
+    {"query": "{ viewer { name } }", "operationName": "x" * 200},
+    {"query": "query ($x: String!) { business(code: $x) { id } }", "variables": '{"x": "\\ud800"}'},
+    {"query": "query ($d: Date) { complianceFindings(asOf: $d) { code } }", "variables": '{"d": "2026-W01-1"}'},
+    {"query": "{" + "business(code: \"x\") { code } " * 1_100 + "}"},
+    {"query": "{ viewer { name } }", "variables": "not json"},
+]
+
+
+@pytest.mark.parametrize("params", HOSTILE_GETS, ids=[f"get{i}" for i in range(len(HOSTILE_GETS))])
+async def test_hostile_get_requests_get_a_client_error(fuzz_api, params):
+    client, tokens = fuzz_api
+    response = await client.get("/graphql", params=params, headers={"Authorization": f"Bearer {tokens[Role.VIEWER]}"})
+    assert response.status_code in (200, 400, 413, 414), response.text[:300]
+    if response.status_code == 200:
+        assert well_formed(response.json(), str(params))["errors"]
+
+
 async def test_deeply_nested_variables_and_json_bodies_never_break_the_server(fuzz_api):
     client, tokens = fuzz_api
     headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}", "Content-Type": "application/json"}
@@ -218,3 +267,44 @@ async def test_deeply_nested_variables_and_json_bodies_never_break_the_server(fu
         response = await client.post("/graphql", content=content, headers=headers)
         assert response.status_code in (200, 400), response.text[:300]
     assert (await post(client, tokens, Role.VIEWER, "{ viewer { role } }"))["data"]["viewer"]["role"] == "VIEWER"
+
+
+PLANTED = "Planted Person 7f3c"
+PERSONAL_READS = [
+    '{ customers(first: 50) { edges { node { externalRef displayName email disclosure '
+    "requests { note } } } } }",
+    '{ auditEvents(first: 200) { edges { node { action before after } } } }',
+]
+
+
+async def test_a_whole_hostile_run_logs_no_personal_data_nor_query_text(fuzz_api, caplog):
+    """Every kind of case above, with a planted value in the variables, at the most verbose
+    level the gateway logs at: nothing logged may hold the demo's names and emails, the
+    planted value, or a query's text."""
+    client, tokens = fuzz_api
+    caplog.set_level(logging.INFO)  # what uvicorn and the libraries log in production
+    caplog.set_level(logging.DEBUG, logger="pi_gateway")
+    for role in Role:
+        for operation in generate(QUERIES, 5) + generate(MUTATIONS, 5):
+            await post(client, tokens, role, operation)
+        for query in PERSONAL_READS:
+            await post(client, tokens, role, query)
+    for value in [PLANTED, f"{PLANTED}@example.test", f"{PLANTED}\ud800", f"{PLANTED}\x00", *HOSTILE_STRINGS[:8]]:
+        for query, name in STRING_READS + [(q, "x") for q in STRING_WRITES]:
+            await post_or_refused_nul(client, tokens, Role.ADMIN, query, {name: value})
+    for forged in FORGED_IDS:
+        for query in ID_READS:
+            await post_or_refused_nul(client, tokens, Role.VIEWER, query, {"x": forged + PLANTED})
+    for document in COSTLY_DOCUMENTS:
+        await post(client, tokens, Role.VIEWER, document)
+    for params in HOSTILE_GETS:
+        await client.get("/graphql", params=params, headers={"Authorization": f"Bearer {tokens[Role.VIEWER]}"})
+    await client.get("/graphql", headers={"Authorization": f"Bearer {tokens[Role.VIEWER]}"}, params={
+        "query": "query ($x: String!) { business(code: $x) { id } }", "variables": json.dumps({"x": PLANTED})})
+    served = [r for r in caplog.records if not r.name.startswith("httpx")]  # httpx logs the test's own requests
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in served)
+    assert len(served) > 300  # the run was logged: one line per request at least
+    needles = [PLANTED, "Planted+Person", "Planted%20Person", *(name for _, name, *_ in CUSTOMERS), *(f"{ref.lower()}@example.test"
+               for ref, *_ in CUSTOMERS), "business(code", "subcontractors(filter", "viewer { name }"]
+    found = {needle for needle in needles if needle in logged}
+    assert not found, f"logged: {sorted(found)}"
