@@ -34,11 +34,12 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from bench import abuse
 from bench.load import gid
 from bench.queries import Q_HANDLINGS, Q_MAP
 from bench.report import Results, duration, table, write_results
 from bench.servers import BIN, ROOT, TIMEZONE, Peak, Server, environment, gateway, raw, sampled_rss
-from bench.targets import MB_PER_MIB, issue_targets, targets_table
+from bench.targets import MB_PER_MIB, abuse_targets, issue_targets, targets_table
 from registry import migrate
 from registry.clock import Clock
 from registry.db import Database
@@ -179,12 +180,13 @@ def timed_seed(url: str, size: Size, log: Path) -> tuple[float, Peak]:
     return time.perf_counter() - started, peak
 
 
-def admin_token(url: str) -> str:
+def token_of(url: str, name: str = "bench", role: str = "ADMIN") -> str:
+    """A new token's secret on `url`'s registry."""
     async def create() -> str:
         database = Database.connect(url)
         try:
             async with database.session(write=True) as session:
-                _, secret = await create_token(session, name="bench", role=Role.ADMIN)
+                _, secret = await create_token(session, name=name, role=Role(role))
                 return secret
         finally:
             await database.dispose()
@@ -325,6 +327,22 @@ class BackendRun:
         return post(server.base, "/graphql", Q_MAP_BODY, self.tokens["main"])
 
     def run(self) -> Results:
+        if self.args.only == "abuse":
+            self.prepare_databases(("small",))
+        else:
+            self.run_issue_7()
+        if self.args.only in (None, "abuse"):
+            self.abuse()
+        return self.out
+
+    def abuse(self) -> None:
+        """Issue 10's phase (bench/abuse.py), on the small scale database."""
+        rows, values = abuse.measure(self.dbs.small, self.log, self.args.abuse_duration, self.say)
+        for key, value in rows.items():
+            self.out.put(key, value)
+        self.out.values.update(values)
+
+    def run_issue_7(self) -> None:
         self.time_seed()
         self.prepare_databases()
         self.count_statements()
@@ -337,7 +355,6 @@ class BackendRun:
         failed = sum(measured["errors"] for measured in self.measured)
         self.out.put("failed requests", failed)
         self.out.values["failed_requests"] = failed
-        return self.out
 
     def time_seed(self) -> None:
         size = Size(self.args.seed_customers, self.args.seed_subcontractors)
@@ -348,13 +365,13 @@ class BackendRun:
         self.out.put(f"`{command}` (the command, wall clock; peak RSS)", f"{seconds:.1f} s; {peak.total} MiB")
         self.out.values["seed_seconds"] = round(seconds, 1)
 
-    def prepare_databases(self) -> None:
+    def prepare_databases(self, names: tuple[str, ...] = ("small", "main")) -> None:
         self.say("scale databases")
         reuse = self.out.backend == "SQLite" and not self.args.rebuild
-        for name in ("small", "main"):
+        for name in names:
             url = getattr(self.dbs, name)
             self.out.put(f"seed {self.sizes[name].label}", prepare(url, self.sizes[name], reuse=reuse))
-            self.tokens[name] = admin_token(url)
+            self.tokens[name] = token_of(url)
 
     def count_statements(self) -> None:
         self.say("SQL statements per request (in process, response cache off)")
@@ -488,6 +505,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
     parser.add_argument("--map-duration", type=float, default=30.0, help="seconds per Q-map phase (slow answers)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--abuse-duration", type=float, default=20.0,
+                        help="seconds the bystander is measured alone, then under attack (issue 10)")
+    parser.add_argument("--only", choices=["issue7", "abuse"], default=None,
+                        help="run only issue 7's phases, or only issue 10's abuse phase")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the SQLite databases even when present")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PI_GATEWAY_BENCH_POSTGRES_URL"),
@@ -529,7 +550,9 @@ def main(argv: list[str] | None = None) -> None:
         results.append(BackendRun("SQLite", sqlite_databases(sizes), sizes, args).run())
     if args.postgres_url:
         results.append(BackendRun("PostgreSQL", postgres_databases(args.postgres_url), sizes, args).run())
-    targets = issue_targets(args.small_customers, args.customers, args.seed_customers, args.seed_subcontractors)
+    targets = [] if args.only == "abuse" else issue_targets(
+        args.small_customers, args.customers, args.seed_customers, args.seed_subcontractors)
+    targets += [] if args.only == "issue7" else abuse_targets()
     seconds = time.perf_counter() - STARTED
     print(f"\n{table(results)}\n\n{targets_table(targets, results)}\n")
     write_results(args.output, results, targets, args, command=command(args, argv), cache=cache, seconds=seconds)

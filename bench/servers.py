@@ -52,15 +52,17 @@ def environment(url: str, **settings: str | None) -> dict[str, str]:
 
 
 @contextmanager
-def server(command: list[str], env: dict[str, str], log: Path):
-    """A server process, up and answering /healthz; stopped with its whole process group."""
+def server(command: list[str], env: dict[str, str], log: Path, *, rate_limited: bool = False):
+    """A server process, up and answering /healthz; stopped with its whole process group.
+    `rate_limited` keeps the product's rate limit and execution timeout (the abuse phase)."""
     port = free_port()
-    env = env | {
-        "PI_GATEWAY_PORT": str(port),
-        "PI_GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000", "PI_GATEWAY_RATE_LIMIT_BURST": "1000000",
-        # slow answers are measured, not cut short (8 interleaved naive Q-maps can pass the default 10 s)
-        "PI_GATEWAY_EXECUTION_TIMEOUT_SECONDS": "300",
-    }
+    env = env | {"PI_GATEWAY_PORT": str(port)}
+    if not rate_limited:
+        env |= {
+            "PI_GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000", "PI_GATEWAY_RATE_LIMIT_BURST": "1000000",
+            # slow answers are measured, not cut short (8 interleaved naive Q-maps can pass the default 10 s)
+            "PI_GATEWAY_EXECUTION_TIMEOUT_SECONDS": "300",
+        }
     with open(log, "ab") as out:
         process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=out, stderr=out,
                                    cwd=ROOT, start_new_session=True)
@@ -90,10 +92,10 @@ def _wait_until_up(process: subprocess.Popen, base: str, name: str, log: Path) -
     raise RuntimeError(f"{name} did not answer /healthz; see {log}")
 
 
-def gateway(url: str, log: Path, *, cache_mb: str | None, workers: int = 1):
+def gateway(url: str, log: Path, *, cache_mb: str | None, workers: int = 1, rate_limited: bool = False):
     """`pi-gateway serve` on `url`; `cache_mb` None leaves the response cache at its default."""
     command = [str(BIN / "pi-gateway"), "serve", "--workers", str(workers)]
-    return server(command, environment(url, **{CACHE_SETTING: cache_mb}), log)
+    return server(command, environment(url, **{CACHE_SETTING: cache_mb}), log, rate_limited=rate_limited)
 
 
 def raw(url: str, log: Path):

@@ -71,8 +71,21 @@ def issue_targets(small: int, main: int, seed_customers: int, seed_subcontractor
     ]
 
 
+def abuse_targets() -> list[Target]:
+    """Issue 10's targets (bench/abuse.py)."""
+    return [
+        Target("(issue 10) bystander p99 under attack under 3x its p99 alone", "abuse_p99_ratio", 3.0, "<", "x"),
+        Target("(issue 10) server RSS under 300 MB during the attack", "abuse_rss_mb", 300.0, "<", " MB"),
+        Target("(issue 10) no bystander request failed", "abuse_bystander_failures", 0, "<="),
+        Target("(issue 10) /metrics under 1 MB after 200 long operation names", "metrics_bytes", 1_000_000, "<",
+               " bytes"),
+        Target("(issue 10) RSS bounded over 2,000 distinct 1 MB documents, 30 KB documents, 1 MB variables "
+               "(peak)", "curve_peak_mb", 300.0, "<", " MB"),
+    ]
+
+
 def targets_table(targets: list[Target], results: list) -> str:
-    lines = ["| target (issue 7) | " + " | ".join(r.backend for r in results) + " |",
+    lines = ["| target (issue 7 unless marked) | " + " | ".join(r.backend for r in results) + " |",
              "|---|" + "---|" * len(results)]
     lines += [f"| {t.label} | " + " | ".join(t.verdict(r.backend, r.values) for r in results) + " |"
               for t in targets]

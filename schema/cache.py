@@ -48,11 +48,16 @@ class CacheStats:
     max_bytes: int
 
 
+MAX_REQUEST_BYTES = 16_384
+
+
 class ResponseCache:
     """Answers (as JSON) of the newest registry version seen, least recently used first out.
 
     An entry's size is its JSON plus its query and variables; an answer larger than the
-    whole bound is not kept.
+    whole bound is not kept, nor one to a request whose text and variables exceed 16 KB: a
+    dashboard's queries take a few KB, and one client's distinct large requests would
+    otherwise push out everyone's answers.
     """
 
     def __init__(self, max_bytes: int):
@@ -72,7 +77,7 @@ class ResponseCache:
         return entry[0]
 
     def put(self, version: int, key: Key, data: dict) -> None:
-        if not self._adopt(version):
+        if len(key.query) + len(key.variables) > MAX_REQUEST_BYTES or not self._adopt(version):
             return
         try:
             encoded = orjson.dumps(data)

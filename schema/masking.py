@@ -109,24 +109,43 @@ class MaskingSchema(strawberry.Schema):
         # processing parse and validation errors
         executing = getattr(execution_context, "result", None) is not None
         for index, error in enumerate(errors):
-            if isinstance(error.original_error, RegistryError):
-                errors[index] = error = refusal(error)
-            if not is_unexpected(error):
-                code = (error.extensions or {}).get("code")
-                if code is None or self.hide_suggestions:
-                    errors[index] = error = with_code(error, code or client_code(error, executing=executing),
-                                                      hide_suggestions=self.hide_suggestions)
-                logger.debug(json.dumps({"event": "client_error", "request_id": request_id_of(context),
-                                         "code": error.extensions["code"]}))
-                continue
-            request_id = request_id_of(context)
-            logger.error(json.dumps({
-                "event": "unexpected_error", "request_id": request_id,
-                "path": [str(part)[:64] for part in error.path or ()],
-                "error": type(error.original_error).__qualname__,
-                "traceback": frames_only(error.original_error),
-            }))
-            errors[index] = masked(error, request_id)
+            errors[index] = self._processed(error, context, executing)
+            release_frames(error)
+            release_frames(errors[index])
+
+    def _processed(self, error: GraphQLError, context: Any, executing: bool) -> GraphQLError:
+        if isinstance(error.original_error, RegistryError):
+            error = refusal(error)
+        if not is_unexpected(error):
+            code = (error.extensions or {}).get("code")
+            if code is None or self.hide_suggestions:
+                error = with_code(error, code or client_code(error, executing=executing),
+                                  hide_suggestions=self.hide_suggestions)
+            logger.debug(json.dumps({"event": "client_error", "request_id": request_id_of(context),
+                                     "code": error.extensions["code"]}))
+            return error
+        request_id = request_id_of(context)
+        logger.error(json.dumps({
+            "event": "unexpected_error", "request_id": request_id,
+            "path": [str(part)[:64] for part in error.path or ()],
+            "error": type(error.original_error).__qualname__,
+            "traceback": frames_only(error.original_error),
+        }))
+        return masked(error, request_id)
+
+
+def release_frames(error: GraphQLError) -> None:
+    """Tracebacks are only read while an error is logged: drop them once it is processed.
+
+    A traceback holds the frames it passed through, and their locals the request (its query,
+    its variables): an error kept in the execution context that such a frame also holds is a
+    reference cycle, freed only when the cyclic collector runs. Without the frames the
+    request is freed as soon as it is answered (issue 10: large requests piled up)."""
+    original = error.original_error
+    error.__traceback__ = None
+    if original is not None:
+        original.__traceback__ = None
+        original.__context__ = original.__cause__ = None
 
 
 def frames_only(error: BaseException) -> str:

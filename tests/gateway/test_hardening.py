@@ -7,6 +7,7 @@ bench's abuse phase, never timed here.
 """
 
 import asyncio
+import gc
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -15,8 +16,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+import gateway.memory
 import schema.documents
 from gateway.app import create_app
+from gateway.memory import LargeBodies
 from gateway.settings import load_settings
 from registry.enums import Role
 from registry.models import metadata
@@ -142,6 +145,53 @@ async def test_the_document_cache_is_bounded_in_bytes(tuned):
     held = next(float(line.split()[-1]) for line in text.splitlines()
                 if line.startswith('pi_gateway_cache_bytes{cache="documents"}'))
     assert 0 < held <= 2**20
+
+
+def test_large_bodies_trigger_a_full_collection_every_so_many_bytes(monkeypatch):
+    collections = []
+    monkeypatch.setattr(gateway.memory.gc, "collect", lambda *args: collections.append(args))
+    bodies = LargeBodies(collect_every=3 * 2**20)
+    for _ in range(100):
+        bodies.seen(10_000)  # small bodies never count
+    assert collections == []
+    for _ in range(5):
+        bodies.seen(2**20)
+    assert len(collections) == 1 and bodies.pending == 2 * 2**20
+
+
+async def test_a_refused_request_leaves_no_garbage_cycle_holding_it(api):
+    """The refusal's traceback held the frame that held the execution context that held the
+    refusal: each large request waited for the cyclic collector (issue 10, 1 MB requests)."""
+    await api.gql("{ viewer { name } }", role=Role.VIEWER)
+    gc.collect()
+    gc.disable()
+    try:
+        body = await api.gql('{ business(code: "' + "x" * 100_000 + '") { code } }', role=Role.VIEWER)
+        assert codes(body) == ["DOCUMENT_TOO_LARGE"]
+        body = await api.gql("{ nope }", role=Role.VIEWER)
+        assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        # graphql-core's validation leaves cycles of its own visitors, holding the document
+        # (at most 32 KB); what holds the request, its body and variables, must not be garbage
+        kept = {f"{type(o).__module__}.{type(o).__name__}" for o in gc.garbage} & {
+            "strawberry.types.execution.ExecutionContext", "schema.context.Context", "starlette.requests.Request"}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert kept == set()
+
+
+async def test_answers_to_large_requests_are_not_cached(api):
+    cache = api.client._transport.app.state.response_cache  # the app behind the test's transport
+    query = "query ($x: String!) { business(code: $x) { code } }"
+    await api.gql(query, {"x": "small"}, role=Role.VIEWER)
+    before = cache.stats().entries
+    await api.gql(query, {"x": "y" * 20_000}, role=Role.VIEWER)
+    assert cache.stats().entries == before
+    await api.gql(query, {"x": "another small one"}, role=Role.VIEWER)
+    assert cache.stats().entries == before + 1
 
 
 async def test_a_repeated_document_is_validated_once(api, validations):
