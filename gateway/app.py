@@ -1,5 +1,6 @@
 """The composition root: `create_app` is the one place that picks the concrete pieces."""
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -21,7 +22,7 @@ from registry.db import Database
 from registry.errors import NotFound
 from schema import Limits, build_schema
 from schema.cache import ResponseCache
-from schema.documents import DocumentCache
+from schema.documents import DocumentCache, Reader
 from schema.context import Policy
 
 
@@ -41,7 +42,8 @@ def create_app(
     )
     cache = ResponseCache(max_bytes=settings.response_cache_mb * 2**20)
     documents = DocumentCache(max_bytes=settings.document_cache_mb * 2**20)
-    schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents)
+    reader = Reader(ThreadPoolExecutor(max_workers=1, thread_name_prefix="documents"))
+    schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents, reader=reader)
     authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds,
                                   failures_per_minute=settings.auth_failures_per_minute)
     view = GraphQLView(
@@ -76,6 +78,7 @@ def create_app(
         tune_garbage_collector()
         return_large_blocks()
         yield
+        reader.executor.shutdown(wait=False, cancel_futures=True)
         await database.dispose()
 
     app = Starlette(

@@ -40,6 +40,12 @@ class RateLimiter:
             self._buckets[key].tokens -= 1.0
         return wait
 
+    def charge(self, key: str, requests: float) -> None:
+        """Spend `requests` more of `key`'s allowance, going into debt down to minus one burst:
+        the key then waits until it is repaid."""
+        bucket = self._refilled(key, self._now())
+        bucket.tokens = max(-self._burst, bucket.tokens - requests)
+
     def wait(self, key: str) -> float:
         """Seconds until `key` may spend one request (0: now), spending nothing."""
         bucket = self._refilled(key, self._now())
@@ -69,11 +75,20 @@ def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+DOCUMENT_SECONDS_PER_REQUEST = 0.002
+
+
 class RateLimit:
     """ASGI middleware: each bearer token's GraphQL requests pass its bucket, or get HTTP 429.
 
     It runs before authentication, keyed by the hash of whatever token was sent, so a flood
     costs no database query; requests without a token (the GraphiQL page, 401s) pass.
+
+    A request costs one from the bucket, plus one for every 2 ms of CPU its document took to
+    parse and validate (schema/documents.py notes it on the request's state): parsing runs
+    on the event loop and cannot be interrupted, so a token sending documents that take 10 ms
+    to read has a fifth of the requests of one sending ordinary, cached ones. Dashboards'
+    documents are cached after their first request and cost one.
     """
 
     def __init__(self, app: ASGIApp, *, limiter: RateLimiter, path: str = "/graphql"):
@@ -82,12 +97,21 @@ class RateLimit:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path:
-            secret = _bearer_secret(Headers(scope=scope).get("authorization"))
-            wait = self.limiter.acquire(hash_token(secret)) if secret else 0.0
-            if wait > 0:
-                return await too_many_requests(wait)(scope, receive, send)
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"] != self.path:
+            return await self.app(scope, receive, send)
+        secret = _bearer_secret(Headers(scope=scope).get("authorization"))
+        if not secret:
+            return await self.app(scope, receive, send)
+        key = hash_token(secret)
+        wait = self.limiter.acquire(key)
+        if wait > 0:
+            return await too_many_requests(wait)(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            seconds = scope.get("state", {}).get("document_seconds", 0.0)
+            if seconds >= DOCUMENT_SECONDS_PER_REQUEST:
+                self.limiter.charge(key, seconds // DOCUMENT_SECONDS_PER_REQUEST)
 
 
 def _bearer_secret(authorization: str | None) -> str | None:
@@ -96,11 +120,14 @@ def _bearer_secret(authorization: str | None) -> str | None:
 
 
 def too_many_requests(wait: float) -> JSONResponse:
+    """HTTP 429, closing the connection: the request's body, up to 2 MB, is left unread, and
+    on a connection kept open the server would still receive and parse it (issue 10's bench:
+    a quarter of the CPU under attack went to bodies of refused requests)."""
     retry_after = retry_after_header(wait)
     return JSONResponse(
         {"errors": [{
             "message": f"Too many requests with this token: retry in {retry_after} s.",
             "extensions": {"code": "RATE_LIMITED", "retryAfter": int(retry_after)},
         }]},
-        status_code=429, headers={"Retry-After": retry_after},
+        status_code=429, headers={"Retry-After": retry_after, "Connection": "close"},
     )

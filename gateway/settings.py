@@ -36,8 +36,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_depth: int = Field(default=15, ge=1)
     max_aliases: int = Field(default=50, ge=1)
-    max_tokens: int = Field(default=10_000, ge=1)
-    max_document_chars: int = Field(default=32_768, ge=1)  # a query's text, checked before parsing
+    # a document's lexical tokens and characters: parsing runs on the event loop, ~5 us a token and
+    # ~0.4 us a character of a string literal, so these bound what one request can block the others
+    # for (issue 10's bench: bench/RESULTS.md); GraphiQL's introspection query has 183 tokens
+    max_tokens: int = Field(default=2_000, ge=1)
+    max_document_chars: int = Field(default=16_384, ge=1)
     max_fields: int = Field(default=2_000, ge=1)  # fields selected, fragments expanded, checked before validation
     max_repeats: int = Field(default=10, ge=1)  # selections of one response name in one selection set
     document_cache_mb: int = Field(default=16, ge=0)  # per process, parsed valid documents; 0: no cache

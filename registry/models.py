@@ -302,7 +302,8 @@ class DataSubjectRequest(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One successful write. Append-only: nothing updates or deletes these rows."""
+    """One successful write. Append-only: nothing updates or deletes these rows, except the
+    redaction of a customer's personal fields when their DELETION completes (migration 0005)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "id"),)

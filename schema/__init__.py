@@ -13,7 +13,7 @@ from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDe
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cache import CacheResponses, ResponseCache
-from schema.documents import DocumentBudget, DocumentCache, Documents
+from schema.documents import DocumentBudget, DocumentCache, Documents, Reader
 from schema.fast import FastExecution
 from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
@@ -25,9 +25,9 @@ from schema.types import AuditEvent, Business, Contract, Customer, DataItem, Pro
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request limits; depth, aliases and tokens default to DESIGN.md's loosest allowed,
-    the rest to what keeps one document's parsing and validation within a few milliseconds
-    (schema/documents.py).
+    """Per-request limits; depth and aliases default to DESIGN.md's loosest allowed, tokens
+    and the rest to what keeps one document's parsing and validation within a few
+    milliseconds (schema/documents.py; DESIGN.md allows 10,000 tokens at most).
 
     With `introspection` off, `__schema` and `__type` are refused at validation and
     "did you mean" suggestions are dropped too, since they would leak the schema
@@ -36,8 +36,8 @@ class Limits:
 
     max_depth: int = 15
     max_aliases: int = 50
-    max_tokens: int = 10_000
-    max_document_chars: int = 32_768
+    max_tokens: int = 2_000
+    max_document_chars: int = 16_384
     max_fields: int = 2_000
     max_repeats: int = 10
     introspection: bool = True
@@ -115,11 +115,12 @@ def validation_rules(limits: Limits) -> list:
 
 def build_schema(
     limits: Limits | None = None, *, extensions: Sequence = (), cache: ResponseCache | None = None,
-    documents: DocumentCache | None = None, fast_path: bool = True,
+    documents: DocumentCache | None = None, reader: Reader | None = None, fast_path: bool = True,
 ) -> MaskingSchema:
     """The served schema; `extensions` are the gateway's own (e.g. request metrics). Without a
     `cache` (or with a zero-byte one) every query executes; `documents` keeps valid documents
-    (16 MB when not given); with `fast_path` queries run on schema/fast.py's executor where it
+    (16 MB when not given); a `reader` with an executor reads long documents off the event loop
+    (without one, every document is read on it); with `fast_path` queries run on schema/fast.py's executor where it
     can answer, else on graphql-core (tests compare them)."""
     limits = limits or Limits()
     documents = documents if documents is not None else DocumentCache(max_bytes=16 * 2**20)
@@ -130,7 +131,7 @@ def build_schema(
         types=[AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose],
         extensions=[
             partial(AddValidationRules, validation_rules(limits)),
-            partial(Documents, documents, limits.budget()),
+            partial(Documents, documents, limits.budget(), reader),
             RequireOperationName,  # after Documents, which sets the validation errors it adds to
             CloseSession,
             CheckMutationRoots,  # before any execution extension: a refusal leaves them nothing to run

@@ -12,6 +12,10 @@ document therefore passes three bounds, each cheap and each before the costly st
   appears in one selection set once fragments are merged (`max_repeats`); unknown fragments
   and fragment cycles are refused here, since the depth limit would trip over them.
 
+What parsing and validating a document cost in CPU is billed to the caller's token by the
+rate limit (gateway/limits.py), so that a token sending documents that are costly to read
+gets fewer of them through, whatever limit each stays under; a cached document costs nothing.
+
 Valid documents are kept by query text in a cache bounded in bytes, not entries: a
 document's parsed tree takes about 550 bytes per token (measured with tracemalloc on
 graphql-core 3.3), so 1,024 entries could hold gigabytes where 16 MB hold a few hundred
@@ -19,10 +23,15 @@ ordinary queries. Refused documents are not kept: a client sending new ones each
 nothing but its own refusals.
 """
 
+import asyncio
 import sys
+import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from graphql import (
     DocumentNode,
@@ -33,6 +42,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    parse,
     validate,
 )
 from strawberry.extensions import SchemaExtension
@@ -41,6 +51,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.cache import CacheStats
 
+T = TypeVar("T")
 BYTES_PER_TOKEN = 550  # a parsed token's share of the tree, locations included (see above)
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 TOO_LARGE = "DOCUMENT_TOO_LARGE"
@@ -50,8 +61,8 @@ TOO_LARGE = "DOCUMENT_TOO_LARGE"
 class DocumentBudget:
     """The most one document may ask of the parser and the validator."""
 
-    max_chars: int = 32_768
-    max_tokens: int = 10_000
+    max_chars: int = 16_384
+    max_tokens: int = 2_000
     max_fields: int = 2_000
     max_repeats: int = 10
     hide_suggestions: bool = False  # with introspection off, errors name no schema names
@@ -217,20 +228,59 @@ class DocumentCache:
                           max_bytes=self.max_bytes)
 
 
+class Reader:
+    """Parses and validates documents: short ones on the event loop, longer ones one at a time
+    on a thread of their own, so that reading a costly document never holds up the loop that
+    answers everyone else (issue 10: a bystander waited behind convoys of such documents).
+
+    Python runs one thread at a time, but it switches threads every few milliseconds: the
+    loop then waits at most that long for a document being read, instead of the whole read.
+    Each call answers with the CPU it took, which the rate limit bills to the caller.
+    """
+
+    def __init__(self, executor: Executor | None = None, inline_chars: int = 2_048) -> None:
+        self.executor = executor
+        self.inline_chars = inline_chars
+
+    async def run(self, size: int, work: Callable[[], T]) -> tuple[T, float]:
+        if self.executor is None or size <= self.inline_chars:
+            return _timed(work)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, _timed, work)
+
+
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
+    """`work`'s result (or the exception it raised, as the result) and the CPU it took."""
+    started = time.thread_time()
+    try:
+        result = work()
+    except GraphQLError as error:
+        result = error
+    return result, time.thread_time() - started
+
+
 class Documents(SchemaExtension):
     """Parses and validates within the budget, reusing the cache's valid documents.
 
     It replaces Strawberry's ParserCache, ValidationCache and MaxTokensLimiter, whose caches
-    count entries and whose validation runs whatever the document costs. Setting the
-    validation errors (an empty list when valid) makes Strawberry skip its own validation.
+    count entries and whose validation runs whatever the document costs. Setting the document
+    and the validation errors (an empty list when valid) makes Strawberry skip its own
+    parsing and validation.
     """
 
-    def __init__(self, cache: DocumentCache, budget: DocumentBudget) -> None:
+    def __init__(self, cache: DocumentCache, budget: DocumentBudget, reader: Reader | None = None) -> None:
         self.cache = cache
         self.budget = budget
+        self.reader = reader or Reader()
         self.cached = False
 
-    def on_parse(self) -> Iterator[None]:
+    def _charge(self, seconds: float) -> None:
+        """Adds the CPU this request's document took to `document_seconds` on the request's
+        state, where the rate limit bills it to the token (gateway/limits.py)."""
+        state = getattr(getattr(self.execution_context.context, "request", None), "state", None)
+        if state is not None:
+            state.document_seconds = getattr(state, "document_seconds", 0.0) + seconds
+
+    async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         query = context.query or ""
         if len(query) > self.budget.max_chars:
@@ -242,23 +292,35 @@ class Documents(SchemaExtension):
             )
         found = self.cache.get(query) if query else None
         if found is not None:
-            context.graphql_document = found
             self.cached = True
-        else:
-            context.parse_options["max_tokens"] = self.budget.max_tokens
+        elif query:
+            options = {**context.parse_options, "max_tokens": self.budget.max_tokens}
+            found, seconds = await self.reader.run(len(query), partial(parse, query, **options))
+            self._charge(seconds)
+            if isinstance(found, GraphQLError):
+                raise found
+        context.graphql_document = found
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         if self.cached:
             context.pre_execution_errors = []
-        elif (problem := over_budget(context.graphql_document, self.budget)) is not None:
-            context.pre_execution_errors = [problem]
         else:
             rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
-            errors = validate(context.schema._schema, context.graphql_document, rules,
-                              hide_suggestions=self.budget.hide_suggestions)
+            errors, seconds = await self.reader.run(
+                len(context.query or ""),
+                partial(_checked, context.schema._schema, context.graphql_document, rules, self.budget))
+            self._charge(seconds)
             context.pre_execution_errors = errors
             if not errors and context.query:
                 self.cache.put(context.query, context.graphql_document)
         yield
+
+
+def _checked(schema, document: DocumentNode, rules: tuple, budget: DocumentBudget) -> list[GraphQLError]:
+    """The budget's refusal, or graphql-core's validation errors (none: the document is valid)."""
+    problem = over_budget(document, budget)
+    if problem is not None:
+        return [problem]
+    return validate(schema, document, rules, hide_suggestions=budget.hide_suggestions)

@@ -10,6 +10,7 @@ import asyncio
 import gc
 import json
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 import httpx
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 import gateway.memory
 import schema.documents
 from gateway.app import create_app
+from gateway.limits import RateLimiter
 from gateway.memory import LargeBodies
 from gateway.settings import load_settings
 from registry.enums import Role
@@ -65,7 +67,7 @@ async def test_metrics_stay_under_a_megabyte_after_200_long_operation_names(tune
     async with tuned(rate_limit_burst=1_000) as api:
         with caplog.at_level(logging.INFO, logger="pi_gateway"):
             for n in range(200):
-                name = f"op{n}_" + "x" * 20_000  # the document stays under the 32 KB limit
+                name = f"op{n}_" + "x" * 15_000  # the document stays under the 16 KB limit
                 body = await api.gql(f"query {name} {{ viewer {{ name }} }}", role=Role.VIEWER)
                 assert "errors" not in body
         text = await metrics_text(api)
@@ -111,14 +113,15 @@ def validations(monkeypatch):
 
 @pytest.mark.parametrize(("document", "code"), [
     # ~1,100 repeats of one field took graphql-core's overlapping-fields rule 1.5-5 s of CPU
-    ("{" + " ".join('business(code:"x") { code }' for _ in range(1_100)) + "}", "QUERY_TOO_COMPLEX"),
+    ("{" + " ".join('business(code:"x") { code }' for _ in range(1_100)) + "}", "DOCUMENT_TOO_LARGE"),
+    ("{" + " ".join('business(code:"x") { code }' for _ in range(200)) + "}", "QUERY_TOO_COMPLEX"),
     ("{ business(code: \"x\") { " + " ".join(["code"] * 11) + " } }", "QUERY_TOO_COMPLEX"),
     ("{ ...A ...B } fragment A on Query { viewer { name } } fragment B on Query { " +
      " ".join(f"v{i}: viewer {{ name }}" for i in range(40)) + " ...A }", None),
     ("{ " + " ".join(f"a{i}: businesses {{ ...F }}" for i in range(50)) + " } fragment F on Business { " +
      " ".join(["code name country operatorName activities"] * 9) + " }", "QUERY_TOO_COMPLEX"),  # 2,250 fields
     ('{ business(code: "' + "x" * 1_900_000 + '") { code } }', "DOCUMENT_TOO_LARGE"),
-], ids=["repeated-field", "repeated-leaf", "fragments-fine", "too-many-fields", "huge-literal"])
+], ids=["issue-document", "repeated-field", "repeated-leaf", "fragments-fine", "too-many-fields", "huge-literal"])
 async def test_costly_documents_are_refused_before_validation(api, validations, document, code):
     body = await api.gql(document, role=Role.VIEWER)
     if code is None:
@@ -173,7 +176,7 @@ async def test_a_refused_request_leaves_no_garbage_cycle_holding_it(api):
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
         # graphql-core's validation leaves cycles of its own visitors, holding the document
-        # (at most 32 KB); what holds the request, its body and variables, must not be garbage
+        # (at most 16 KB); what holds the request, its body and variables, must not be garbage
         kept = {f"{type(o).__module__}.{type(o).__name__}" for o in gc.garbage} & {
             "strawberry.types.execution.ExecutionContext", "schema.context.Context", "starlette.requests.Request"}
     finally:
@@ -192,6 +195,49 @@ async def test_answers_to_large_requests_are_not_cached(api):
     assert cache.stats().entries == before
     await api.gql(query, {"x": "another small one"}, role=Role.VIEWER)
     assert cache.stats().entries == before + 1
+
+
+async def test_a_token_sending_costly_documents_gets_fewer_through(tuned):
+    """Parsing and validating cost is billed to the token: one request for each 2 ms of CPU
+    (a 1,900-token document takes several ms anywhere), a cached document costs one."""
+    async with tuned(rate_limit_burst=25, rate_limit_per_minute=1) as api:
+        costly = 0
+        for n in range(25):
+            fields = " ".join(f"a{k}: viewer {{ name }}" for k in range(40))
+            document = f'query Q{n} {{ {fields} }} ' + " ".join(f"fragment F{n}_{k} on Query {{ viewer {{ name }} }}"
+                                                            for k in range(170))
+            response = await api.client.post("/graphql", json={"query": document},
+                                             headers={"Authorization": f"Bearer {api.tokens[Role.VIEWER]}"})
+            if response.status_code == 429:
+                break
+            costly += 1
+        cheap = 0
+        for _ in range(20):
+            response = await api.client.post("/graphql", json={"query": "{ viewer { name } }"},
+                                             headers={"Authorization": f"Bearer {api.tokens[Role.ADMIN]}"})
+            cheap += response.status_code == 200
+    assert costly < 15 and cheap == 20  # the first cheap one may be charged for its first parse
+
+
+def test_a_charge_can_put_a_bucket_into_debt_down_to_one_burst():
+    limiter = RateLimiter(per_minute=60, burst=4, now=lambda: 0.0)
+    limiter.charge("t", 100)
+    assert limiter.wait("t") == pytest.approx(5.0)  # from -4 back to 1, at one a second
+
+
+async def test_long_documents_are_read_off_the_event_loop(api, monkeypatch):
+    threads = []
+    real = schema.documents.parse
+
+    def noted(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(schema.documents, "parse", noted)
+    padded = "{ viewer { name } " + "# a comment pads the document past 2 KB\n" * 60 + "}"
+    assert "errors" not in await api.gql(padded, role=Role.VIEWER)
+    assert "errors" not in await api.gql("{ viewer { role } }", role=Role.VIEWER)
+    assert threads[0].startswith("documents") and threads[1] == threading.main_thread().name
 
 
 async def test_a_repeated_document_is_validated_once(api, validations):
