@@ -47,6 +47,7 @@ demo: $(STAMP) web
 
 # PostgreSQL tests run when PI_GATEWAY_TEST_POSTGRES_URL is set, and skip with the reason otherwise;
 # the browser tests (tests/web) need the built pages and /usr/bin/chromium, and skip with the reason otherwise
+# the fuzz tests generate PI_GATEWAY_FUZZ_EXAMPLES operations per role and kind (20 here; .ci/run: 100)
 test: $(STAMP) web
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

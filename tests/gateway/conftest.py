@@ -7,10 +7,9 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import load_settings
-from registry import migrate, tokens
-from registry.db import Database
-from registry.demo import seed_demo
+from registry.db import Database, is_sqlite
 from registry.enums import Role
+from tests.conftest import TEST_CLOCK, demo_registry
 
 
 @dataclass
@@ -35,12 +34,12 @@ class Api:
 
 
 @pytest.fixture
-async def api(database_url, clock):
-    migrate.upgrade(database_url)
+async def api(database_url, clock, templates):
+    """The gateway on `database_url`, which for a test using this fixture is a copy of the
+    demo registry's template (tests/conftest.py), with the template's token per role."""
+    assert clock == TEST_CLOCK, "the demo template was seeded on TEST_CLOCK"
+    _, issued = await templates.get("sqlite" if is_sqlite(database_url) else "postgresql", demo_registry)
     database = Database.connect(database_url)
-    async with database.session(write=True) as session:
-        assert await seed_demo(session, clock=clock)
-        issued = {role: (await tokens.create_token(session, name=f"test-{role.lower()}", role=role))[1] for role in Role}
     settings = load_settings(database_url=database_url)
     app = create_app(settings, database=database, clock=clock)
     transport = httpx.ASGITransport(app=app)

@@ -9,9 +9,10 @@ Test modules use the fixtures by importing them:
 
     from tests.gateway.live import live_database_url, live_server  # noqa: F401
 
-`live_database_url` yields a migrated, empty database per backend: a SQLite file in the
-test's folder, and a fresh PostgreSQL database when PI_GATEWAY_TEST_POSTGRES_URL is set
-(skipped with that reason otherwise). Every wait is bounded.
+`live_database_url` yields a migrated, empty database per backend, copied from the session's
+template (tests/conftest.py): a SQLite file in the test's folder, and a fresh PostgreSQL
+database when PI_GATEWAY_TEST_POSTGRES_URL is set (skipped with that reason otherwise).
+Every wait is bounded.
 """
 
 import os
@@ -28,7 +29,7 @@ import pytest
 
 from registry import migrate
 from registry.enums import Role
-from tests.conftest import BACKENDS, POSTGRES_URL, postgres_database
+from tests.conftest import BACKENDS, POSTGRES_URL, Templates, migrated_registry, postgres_database
 
 VENV_BIN = Path(sys.executable).parent
 START_ATTEMPTS = 300  # x START_PAUSE: how long a start may take before the test fails
@@ -139,23 +140,27 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def backend_database(backend: str, tmp_path: Path):
-    """A migrated, empty database URL on `backend` (SQLite file or fresh PostgreSQL database)."""
-    if backend == "sqlite":
+async def backend_database(backend: str, tmp_path: Path, templates: Templates | None = None):
+    """A migrated, empty database URL on `backend` (SQLite file or fresh PostgreSQL database),
+    a copy of the session's migrated template when given the `templates` fixture."""
+    if backend == "postgresql" and not POSTGRES_URL:
+        pytest.skip("PostgreSQL: set PI_GATEWAY_TEST_POSTGRES_URL to run this live-server test on PostgreSQL")
+    if templates is not None:
+        async with templates.copy(backend, migrated_registry, tmp_path / "live.db") as url:
+            yield url
+    elif backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
         migrate.upgrade(url)
         yield url
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: set PI_GATEWAY_TEST_POSTGRES_URL to run this live-server test on PostgreSQL")
-    async with postgres_database(POSTGRES_URL) as url:
-        migrate.upgrade(url)
-        yield url
+    else:
+        async with postgres_database(POSTGRES_URL) as url:
+            migrate.upgrade(url)
+            yield url
 
 
 @pytest.fixture(params=BACKENDS)
-async def live_database_url(request, tmp_path):
-    async with backend_database(request.param, tmp_path) as url:
+async def live_database_url(request, tmp_path, templates):
+    async with backend_database(request.param, tmp_path, templates) as url:
         yield url
 
 
