@@ -513,8 +513,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PI_GATEWAY_BENCH_POSTGRES_URL"),
                         help="a server whose user may create databases [PI_GATEWAY_BENCH_POSTGRES_URL]")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where the results go [bench/RESULTS.md]")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="where the results go [bench/RESULTS.md; with --only abuse, bench/RESULTS-abuse.md]")
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = RESULTS.with_name("RESULTS-abuse.md") if args.only == "abuse" else RESULTS
     if args.small_subcontractors is None:
         args.small_subcontractors = args.subcontractors
     return args

@@ -96,14 +96,15 @@ class Context:
             self._loaders = None
 
     async def abandon(self) -> None:
-        """After the operation was cancelled (its timeout): close the read session whatever
-        state the cancellation left it in (a query cut off mid-way can leave the connection
-        unusable; the pool then discards it), and open no other."""
+        """After the operation was cancelled (its timeout): end the read session whatever
+        state the cancellation left it in, and open no other. A query cut off mid-way leaves
+        its connection in an unknown state (asyncpg: "unknown protocol state"), so the
+        connection is invalidated, closed outright rather than returned to the pool."""
         self._finished = True
         session, self._session, self._loaders = self._session, None, None
         if session is not None:
             with contextlib.suppress(Exception):  # the answer (TIMEOUT) is decided already
-                await session.close()
+                await session.invalidate()
 
     async def finish(self) -> None:
         """End of the operation: close the session and refuse to open another."""

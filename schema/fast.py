@@ -23,7 +23,6 @@ because it runs queries only, never mutations:
 """
 
 import asyncio
-import contextlib
 import inspect
 import weakref
 from collections.abc import Coroutine, Iterator
@@ -127,7 +126,6 @@ class _Planner:
     """The facts of one schema: fields, leaf serializers and the classes of its object types."""
 
     def __init__(self, schema) -> None:
-        self.strawberry = schema
         self.graphql: GraphQLSchema = schema._schema
         self.config = schema.config
         self.scalars = schema.schema_converter.scalar_registry
@@ -198,13 +196,13 @@ def _memoized(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return serialize_member
 
 
-_planners: "weakref.WeakKeyDictionary[Any, _Planner]" = weakref.WeakKeyDictionary()
-
-
 def _planner(schema) -> _Planner:
-    found = _planners.get(schema)
+    """The schema's planner, kept on the schema itself: the planner refers to the schema, so a
+    table of planners keyed weakly by schema would keep every schema alive (a test process
+    builds hundreds)."""
+    found = getattr(schema, "_fast_planner", None)
     if found is None:
-        found = _planners[schema] = _Planner(schema)
+        found = schema._fast_planner = _Planner(schema)
     return found
 
 
@@ -559,6 +557,35 @@ _ANSWERS = _SharedAnswers()
 _VARIABLES_USED: dict[tuple[int, ...], tuple[weakref.ref, list[str]]] = {}
 
 
+_UNWINDING: set[asyncio.Task] = set()  # the loop keeps tasks only weakly
+
+
+def unwind(coroutine: Coroutine, awaited: Any) -> None:
+    """Finishes, cancelled, a coroutine nobody will step on any more (the operation was
+    cancelled by its timeout, or a sibling failed). Closing it would cut short what its
+    await is inside, a query on a pooled connection among them, whose clean-up must itself
+    await (SQLAlchemy closes an asyncpg connection gracefully) and which `close()` leaves
+    with its socket open; CancelledError thrown in at that await lets every handler run."""
+    task = asyncio.get_running_loop().create_task(_cancelled(coroutine, awaited))
+    _UNWINDING.add(task)
+    task.add_done_callback(_UNWINDING.discard)
+
+
+async def _cancelled(coroutine: Coroutine, awaited: Any) -> None:
+    error: BaseException | None = asyncio.CancelledError()
+    while True:
+        try:
+            awaited = coroutine.throw(error) if error is not None else coroutine.send(None)
+        except BaseException:  # it ended, as it may: nobody reads what it answers
+            return
+        error = None
+        if asyncio.isfuture(awaited):
+            awaited._asyncio_future_blocking = False
+            await asyncio.wait({awaited})
+        else:
+            await asyncio.sleep(0)
+
+
 async def await_together(coroutines: list[Coroutine]) -> list[Any]:
     """The coroutines' results, run side by side inside the current task.
 
@@ -594,14 +621,15 @@ async def await_together(coroutines: list[Coroutine]) -> list[Any]:
                 await asyncio.sleep(0)  # a coroutine yielded to the loop: let it turn once
             ready = [entry for entry in waiting if entry[2] is None or entry[2].done()]
             waiting = [entry for entry in waiting if not (entry[2] is None or entry[2].done())]
-            for n, coroutine, _ in ready:
-                step(n, coroutine)
+            for index, (n, coroutine, _) in enumerate(ready):
+                try:
+                    step(n, coroutine)
+                except BaseException:
+                    waiting += ready[index + 1:]  # stopped, not yet stepped on: unwound below
+                    raise
     finally:
-        for _, coroutine, _ in waiting:
-            # closing a coroutine stopped inside a query runs the driver's clean-up, which may
-            # fail on a cancelled connection; the exception already on its way is the one to keep
-            with contextlib.suppress(Exception):
-                coroutine.close()
+        for _, coroutine, awaited in waiting:
+            unwind(coroutine, awaited)
         for coroutine in coroutines:
             if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
                 coroutine.close()

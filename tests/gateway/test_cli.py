@@ -142,7 +142,7 @@ def test_serve_migrates_first_then_runs_the_app_factory_under_uvicorn(database_u
     assert migrate.current(database_url) == migrate.head()
     assert calls == [(
         "gateway.app:create_app",
-        dict(factory=True, host="127.0.0.1", port=8123, workers=2, log_level="info"),
+        dict(factory=True, host="127.0.0.1", port=8123, workers=2, log_level="info", access_log=False),
     )]
 
 

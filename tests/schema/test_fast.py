@@ -213,10 +213,12 @@ async def test_await_together_returns_results_in_order_and_shares_a_lock():
     assert sorted(order) == [0, 1, 2]
 
 
-async def test_await_together_raises_the_first_error_and_closes_the_rest():
+async def test_await_together_raises_the_first_error_and_cancels_the_rest_through_their_clean_up():
+    """The others are cancelled, not closed: a clean-up that itself awaits (SQLAlchemy closing
+    an asyncpg connection whose query was cut off) runs to its end, or the socket stays open."""
     import asyncio
 
-    closed: list[int] = []
+    cleaned: list[int] = []
 
     async def work(n: int) -> int:
         try:
@@ -224,13 +226,36 @@ async def test_await_together_raises_the_first_error_and_closes_the_rest():
             if n == 1:
                 raise ValueError("boom")
             return n
-        except GeneratorExit:
-            closed.append(n)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.01)  # a clean-up that awaits
+            cleaned.append(n)
             raise
 
     with pytest.raises(ValueError, match="boom"):
         await await_together([work(n) for n in range(3)])
-    assert closed == [2]
+    await asyncio.sleep(0.05)
+    assert cleaned == [2]
+
+
+async def test_a_cancelled_await_together_cancels_every_coroutine_through_its_clean_up():
+    import asyncio
+
+    cleaned: list[int] = []
+
+    async def work(n: int) -> int:
+        try:
+            await asyncio.sleep(1)
+            return n
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.01)
+            cleaned.append(n)
+            raise
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.02):
+            await await_together([work(n) for n in range(3)])
+    await asyncio.sleep(0.05)
+    assert sorted(cleaned) == [0, 1, 2]
 
 
 # --- Answers shared across operations ----------------------------------------------------------
