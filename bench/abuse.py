@@ -109,7 +109,7 @@ def attack(spec: dict) -> dict:
 
 def bystander(spec: dict) -> dict:
     """The bystander process: `{ viewer { name } }` at a steady rate; its latencies."""
-    tokens, latencies, failures = spec["tokens"], [], 0
+    tokens, latencies, offsets, failures = spec["tokens"], [], [], 0
     interval = 1.0 / spec["rate"]
     body = json.dumps({"query": "{ viewer { name } }"})
     with httpx.Client(timeout=60) as http:
@@ -123,10 +123,13 @@ def bystander(spec: dict) -> dict:
             response = http.post(spec["url"], content=body, headers={
                 "authorization": f"Bearer {tokens[n % len(tokens)]}", "content-type": "application/json"})
             latencies.append(time.perf_counter() - sent)
+            offsets.append(sent - started)
             failures += response.status_code != 200 or b'"errors"' in response.content
             n += 1
+    slowest = sorted(zip(latencies, offsets), reverse=True)[:5]
     latencies.sort()
     return {"requests": len(latencies), "failures": failures,
+            "slowest": [(round(1000 * latency, 1), round(offset, 2)) for latency, offset in slowest],
             "p50_ms": round(1000 * statistics.median(latencies), 2),
             "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 2),
             "max_ms": round(1000 * latencies[-1], 2)}

@@ -75,6 +75,7 @@ def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+BODY_BYTES_PER_REQUEST = 65_536
 DOCUMENT_SECONDS_PER_REQUEST = 0.002
 MAX_DOCUMENT_CHARGE = 10  # requests: the costliest document within the limits takes ~20 ms to read
 
@@ -85,11 +86,13 @@ class RateLimit:
     It runs before authentication, keyed by the hash of whatever token was sent, so a flood
     costs no database query; requests without a token (the GraphiQL page, 401s) pass.
 
-    A request costs one from the bucket, plus one for every 2 ms of CPU its document took to
-    parse and validate (schema/documents.py notes it on the request's state): parsing runs
-    on the event loop and cannot be interrupted, so a token sending documents that take 10 ms
-    to read has a fifth of the requests of one sending ordinary, cached ones. Dashboards'
-    documents are cached after their first request and cost one.
+    A request costs one from the bucket, plus one for every 64 KB of its body, plus one for
+    every 2 ms of CPU its document took to parse and validate (schema/documents.py notes it
+    on the request's state; ten at most). What a request costs the server grows with both,
+    and cannot be interrupted: issue 10's bench measured a bystander's p99 at 6 to 10 times its
+    value alone while three tokens spent their bursts on megabyte bodies and documents at the
+    limits, and under twice with these charges. Dashboards send small bodies and documents
+    that are cached after their first request: each costs one.
     """
 
     def __init__(self, app: ASGIApp, *, limiter: RateLimiter, path: str = "/graphql"):
@@ -107,12 +110,20 @@ class RateLimit:
         wait = self.limiter.acquire(key)
         if wait > 0:
             return await too_many_requests(wait)(scope, receive, send)
+        body = _content_length(scope)
+        if body >= BODY_BYTES_PER_REQUEST:
+            self.limiter.charge(key, body // BODY_BYTES_PER_REQUEST)
         try:
             await self.app(scope, receive, send)
         finally:
             seconds = scope.get("state", {}).get("document_seconds", 0.0)
             if seconds >= DOCUMENT_SECONDS_PER_REQUEST:  # capped: a garbage collection may fall inside
                 self.limiter.charge(key, min(MAX_DOCUMENT_CHARGE, seconds // DOCUMENT_SECONDS_PER_REQUEST))
+
+
+def _content_length(scope: Scope) -> int:
+    value = Headers(scope=scope).get("content-length") or ""
+    return int(value) if value.isdigit() else 0
 
 
 def _bearer_secret(authorization: str | None) -> str | None:

@@ -1,10 +1,10 @@
 """What a GraphQL document may cost before it is validated, and the cache of valid documents.
 
-Parsing and validation run on the event loop and cannot be interrupted, so a client could
-otherwise stall every other client with one document (issue 10): graphql-core's
-overlapping-fields rule compares every pair of fields sharing a response name, so ~1,100
-repeats of one field cost seconds of CPU, and every changed string defeats a cache. Each
-document therefore passes three bounds, each cheap and each before the costly step:
+Parsing and validation cannot be interrupted, so a client could otherwise stall every other
+client with one document (issue 10): graphql-core's overlapping-fields rule compares every
+pair of fields sharing a response name, so ~1,100 repeats of one field cost seconds of CPU,
+and every changed string defeats a cache. Each document therefore passes three bounds, each
+cheap and each before the costly step:
 - its length in characters (`max_chars`), checked before parsing, and its lexical tokens
   (`max_tokens`), which graphql-core's parser counts as it reads;
 - a budget checked on the parsed tree in one walk, before graphql-core's rules: the fields
@@ -12,6 +12,7 @@ document therefore passes three bounds, each cheap and each before the costly st
   appears in one selection set once fragments are merged (`max_repeats`); unknown fragments
   and fragment cycles are refused here, since the depth limit would trip over them.
 
+Documents over 2 KB are read on a thread of their own (`Reader`), not on the event loop.
 What parsing and validating a document cost in CPU is billed to the caller's token by the
 rate limit (gateway/limits.py), so that a token sending documents that are costly to read
 gets fewer of them through, whatever limit each stays under; a cached document costs nothing.

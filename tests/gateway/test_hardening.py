@@ -219,6 +219,19 @@ async def test_a_token_sending_costly_documents_gets_fewer_through(tuned):
     assert costly < 15 and cheap == 20  # the first cheap one may be charged for its first parse
 
 
+async def test_a_token_sending_large_bodies_gets_fewer_through(tuned):
+    """One request more for each 64 KB of body: 1 MB of variables costs 17, so a burst of 40
+    lets three through (40, 23, 6, then -11)."""
+    async with tuned(rate_limit_burst=40, rate_limit_per_minute=1) as api:
+        statuses = []
+        for n in range(4):
+            response = await api.client.post("/graphql", json={
+                "query": "query ($x: String!) { business(code: $x) { code } }", "variables": {"x": f"{n}" * 2**20}},
+                headers={"Authorization": f"Bearer {api.tokens[Role.VIEWER]}"})
+            statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 429]
+
+
 def test_a_charge_can_put_a_bucket_into_debt_down_to_one_burst():
     limiter = RateLimiter(per_minute=60, burst=4, now=lambda: 0.0)
     limiter.charge("t", 100)
