@@ -192,6 +192,8 @@ def measure(url: str, log: Path, seconds: float, say) -> tuple[dict[str, str], d
         f"{alone['p50_ms']} / {alone['p99_ms']} / {alone['max_ms']} ({alone['requests']})")
     rows["abuse: bystander under attack p50 / p99 / max ms (requests)"] = (
         f"{loaded['p50_ms']} / {loaded['p99_ms']} / {loaded['max_ms']} ({loaded['requests']})")
+    rows["abuse: bystander under attack, five slowest (ms, at s into the window)"] = ", ".join(
+        f"{ms} at {at}" for ms, at in loaded["slowest"])
     rows["abuse: attackers' answers by HTTP status"] = ", ".join(f"{code}: {count:,}" for code, count in sent.items())
     values["abuse_p99_ratio"] = round(loaded["p99_ms"] / alone["p99_ms"], 2)
     rows["abuse: bystander p99 under attack / alone"] = values["abuse_p99_ratio"]
@@ -223,7 +225,6 @@ def memory_curve(url: str, log: Path, say) -> tuple[dict[str, str], dict[str, fl
                     curve.append(rss_kib(server.pid) / 1024)
             rows[f"abuse: RSS MiB after 0, {CURVE_STEP}, ... {CURVE_REQUESTS:,} distinct {label}"] = " ".join(
                 f"{mib:.0f}" for mib in curve)
-            values[f"curve_growth_{label.split()[-1]}_{label.split()[0]}"] = round(curve[-1] - curve[len(curve) // 2], 1)
             values["curve_peak_mb"] = round(max(values.get("curve_peak_mb", 0), max(curve) * 1.048576), 1)
         say(f"abuse: {LONG_NAMES} operations named with 16,000 characters, then /metrics")
         for n in range(LONG_NAMES):
