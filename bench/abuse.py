@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.servers import ROOT, Server, gateway, rss_kib, sampled_rss
+from bench.servers import ROOT, gateway, rss_kib, sampled_rss
 
 BYSTANDER_RATE = 25.0  # requests a second, spread over BYSTANDER_TOKENS tokens
 BYSTANDER_TOKENS = 4

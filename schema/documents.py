@@ -276,9 +276,11 @@ class Documents(SchemaExtension):
 
     def _charge(self, seconds: float) -> None:
         """Adds the CPU this request's document took to `document_seconds` on the request's
-        state, where the rate limit bills it to the token (gateway/limits.py)."""
+        state, where the rate limit bills it to the token (gateway/limits.py). Only documents
+        read off the loop are billed: a short one takes well under the 2 ms that cost a
+        request, and its thread time would only bill a garbage collection that fell inside."""
         state = getattr(getattr(self.execution_context.context, "request", None), "state", None)
-        if state is not None:
+        if state is not None and len(self.execution_context.query or "") > self.reader.inline_chars:
             state.document_seconds = getattr(state, "document_seconds", 0.0) + seconds
 
     async def on_parse(self) -> AsyncIterator[None]:

@@ -1,6 +1,8 @@
 """API fixtures: the real app over HTTP on a migrated database holding the demo registry."""
 
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ class Api:
     client: httpx.AsyncClient
     tokens: dict[Role, str]
     database: Database
+    app: Any = None
 
     async def gql(self, query: str, variables: dict | None = None, *, role: Role = Role.ADMIN) -> dict:
         """POST a GraphQL request as `role`; the decoded JSON body, asserting HTTP 200."""
@@ -44,5 +47,20 @@ async def api(database_url, clock, templates):
     app = create_app(settings, database=database, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-        yield Api(client=client, tokens=issued, database=database)
+        yield Api(client=client, tokens=issued, database=database, app=app)
     await database.dispose()
+
+
+@pytest.fixture
+def tuned(api, clock):
+    """Makes an Api over the same demo database whose app has some settings changed:
+    `async with tuned(rate_limit_burst=3) as api: ...`."""
+
+    @asynccontextmanager
+    async def make(**overrides):
+        settings = load_settings(database_url=api.database.url, **overrides)
+        app = create_app(settings, database=api.database, clock=clock)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client:
+            yield Api(client=client, tokens=api.tokens, database=api.database, app=app)
+
+    return make

@@ -126,8 +126,8 @@ async def test_racing_contract_transitions_from_one_version_have_one_winner_and_
     assert sorted(events) == ["contract.create", "contract.transition"], events
 
 
-async def contract_events(client, contract_id: str) -> list[str]:
-    """The actions of the audit events on one contract (auditEvents, all pages)."""
+async def audit_actions(client, entity_type: str, entity_ids: set[str]) -> list[str]:
+    """The actions of the audit events on the given entities (auditEvents, all pages)."""
     query = """
     query ($after: String) {
       auditEvents(first: 500, after: $after) {
@@ -135,10 +135,15 @@ async def contract_events(client, contract_id: str) -> list[str]:
       }
     }"""
     found, after = [], None
-    for _ in range(20):  # bounded: the demo plus this test write a few hundred events at most
+    for _ in range(20):  # bounded: the demo plus one test write a few hundred events at most
         page = (await post(client, query, {"after": after}))["auditEvents"]
         found += [e["node"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    return [e["action"] for e in found if e["entityType"] == "Contract" and e["entityId"] == contract_id]
+    return [e["action"] for e in found if e["entityType"] == entity_type and e["entityId"] in entity_ids]
+
+
+async def contract_events(client, contract_id: str) -> list[str]:
+    """The actions of the audit events on one contract."""
+    return await audit_actions(client, "Contract", {contract_id})

@@ -2,29 +2,14 @@
 
 import json
 import logging
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.settings import load_settings
 from registry import businesses
 from registry.enums import Role
 from schema.masking import GENERIC_MESSAGE
-from tests.gateway.conftest import Api
 
-
-@pytest.fixture
-def tuned(api, clock):
-    @asynccontextmanager
-    async def make(**overrides):
-        settings = load_settings(database_url=api.database.url, **overrides)
-        app = create_app(settings, database=api.database, clock=clock)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client:
-            yield Api(client=client, tokens=api.tokens, database=api.database)
-
-    return make
 
 
 async def post(api, query: str, variables=None, *, role=Role.VIEWER, headers=None) -> httpx.Response:

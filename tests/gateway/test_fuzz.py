@@ -16,7 +16,6 @@ import base64
 import json
 import logging
 import os
-from contextlib import asynccontextmanager
 from datetime import date, timezone
 
 import httpx

@@ -11,7 +11,6 @@ import gc
 import json
 import logging
 import threading
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -19,30 +18,12 @@ import sqlalchemy as sa
 
 import gateway.memory
 import schema.documents
-from gateway.app import create_app
 from gateway.limits import RateLimiter
 from gateway.memory import LargeBodies
-from gateway.settings import load_settings
 from registry.enums import Role
 from registry.models import metadata
-from tests.gateway.conftest import Api
 from tests.gateway.live import LiveServer, live_database_url  # noqa: F401  (fixture)
 
-
-@pytest.fixture
-def tuned(api, clock):
-    """An Api over the same demo database whose app has some settings changed; `.app` is the app."""
-
-    @asynccontextmanager
-    async def make(**overrides):
-        settings = load_settings(database_url=api.database.url, **overrides)
-        app = create_app(settings, database=api.database, clock=clock)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client:
-            tuned_api = Api(client=client, tokens=api.tokens, database=api.database)
-            tuned_api.app = app
-            yield tuned_api
-
-    return make
 
 
 def codes(body: dict) -> list[str]:
@@ -187,7 +168,7 @@ async def test_a_refused_request_leaves_no_garbage_cycle_holding_it(api):
 
 
 async def test_answers_to_large_requests_are_not_cached(api):
-    cache = api.client._transport.app.state.response_cache  # the app behind the test's transport
+    cache = api.app.state.response_cache
     query = "query ($x: String!) { business(code: $x) { code } }"
     await api.gql(query, {"x": "small"}, role=Role.VIEWER)
     before = cache.stats().entries

@@ -6,31 +6,14 @@ execution, pages of at most 1000, 600 requests a minute per token in bursts of 1
 """
 
 import asyncio
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.limits import RateLimiter
 from gateway.settings import load_settings
 from registry import businesses
 from registry.enums import Role
-from tests.gateway.conftest import Api
 
-
-@pytest.fixture
-def tuned(api, clock):
-    """An Api over the same demo database whose app has some settings changed."""
-
-    @asynccontextmanager
-    async def make(**overrides):
-        settings = load_settings(database_url=api.database.url, **overrides)
-        app = create_app(settings, database=api.database, clock=clock)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client:
-            yield Api(client=client, tokens=api.tokens, database=api.database)
-
-    return make
 
 
 def error_of(body: dict) -> dict:

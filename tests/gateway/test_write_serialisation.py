@@ -16,6 +16,7 @@ from registry.validation import update_versioned
 from tests import factories
 from tests.gateway.live import live_database_url, live_server  # noqa: F401  (fixtures)
 from tests.gateway.test_concurrency import (  # noqa: F401  (client is a fixture)
+    audit_actions,
     CREATE_CONTRACT,
     TRANSITION,
     client,
@@ -77,24 +78,6 @@ async def race(client, query: str, variables: list[dict], field: str) -> tuple[l
     """Send every write at once; the winners and the losers."""
     results = await asyncio.gather(*(post(client, query, v) for v in variables))
     return outcomes(results, field)
-
-
-async def audit_actions(client, entity_type: str, entity_ids: set[str]) -> list[str]:
-    """The actions of the audit events on the given entities (auditEvents, all pages)."""
-    query = """
-    query ($after: String) {
-      auditEvents(first: 500, after: $after) {
-        pageInfo { hasNextPage endCursor } edges { node { action entityType entityId } }
-      }
-    }"""
-    found, after = [], None
-    for _ in range(20):  # bounded: the demo plus one test write a few hundred events at most
-        page = (await post(client, query, {"after": after}))["auditEvents"]
-        found += [e["node"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    return [e["action"] for e in found if e["entityType"] == entity_type and e["entityId"] in entity_ids]
 
 
 async def test_racing_entrustment_writes_on_one_contract_all_succeed_each_bumping_its_version_once(

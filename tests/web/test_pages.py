@@ -2,11 +2,9 @@
 with the demo registry: GraphiQL runs offline with the token kept in the session, and the
 data map draws the demo customer's handlings with the excluded parties apart."""
 
-import json
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from registry.enums import Role
 from tests.web.conftest import screenshot
