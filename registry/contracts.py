@@ -2,9 +2,9 @@
 
 Lifecycle (DESIGN.md "Domain"): DRAFT -> UNDER_REVIEW -> ACTIVE <-> SUSPENDED,
 ACTIVE|SUSPENDED -> TERMINATED, DRAFT|UNDER_REVIEW -> TERMINATED. EXPIRED is never
-stored: a contract reads as EXPIRED once its expiry date has passed. Activation is where
-APPI Art. 25's supervision is enforced: an adequate management system, the required
-clauses, and the parent's consent for a re-entrustment.
+stored: a contract reads as EXPIRED once its expiry date has passed (`contract_status`).
+Activation is where APPI Art. 25's supervision is enforced: an adequate management
+system, the required clauses, and the parent's consent for a re-entrustment.
 """
 
 from collections.abc import Iterable
@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry import subcontractors
 from registry.audit import record, snapshot
 from registry.businesses import get_business, resolve_item_codes, resolve_purpose_codes
+from registry.contract_status import effective_status
 from registry.enums import AssessmentResult, ContractClause, ContractStatus
 from registry.errors import (
     Duplicate,
@@ -69,25 +70,6 @@ ALLOWED_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
     S.EXPIRED: frozenset(),
 }
 ADEQUATE = frozenset({AssessmentResult.ADEQUATE, AssessmentResult.CONDITIONAL})
-
-
-def effective_status(contract: Contract, today: date) -> ContractStatus:
-    """The status a contract reads as: EXPIRED once `expires_on` has passed, whatever was stored."""
-    return S.EXPIRED if contract.expires_on < today else S(contract.status)
-
-
-def current_statuses(contracts: Iterable[Contract], *, today: date) -> dict[int, ContractStatus]:
-    """Per subcontractor, the status read on `today` of its current contract: the one with
-    the latest effective_from on or before today, else the latest effective_from overall."""
-
-    def rank(c: Contract):
-        return (c.effective_from <= today, c.effective_from, c.id)
-
-    current: dict[int, Contract] = {}
-    for c in contracts:
-        if c.subcontractor_id not in current or rank(c) > rank(current[c.subcontractor_id]):
-            current[c.subcontractor_id] = c
-    return {sid: effective_status(c, today) for sid, c in current.items()}
 
 
 async def create_contract(

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry.contract_status import effective_status
 from registry.enums import AssessmentResult, ContractClause, ContractStatus, RequestStatus, Severity
 from registry.errors import NotFound
 from registry.models import (
@@ -72,13 +73,8 @@ async def compliance_findings(session: AsyncSession, *, today: date,
     return sorted(findings, key=lambda f: (_SEVERITY_RANK[f.severity], f.code))
 
 
-def _effective_status(contract: Contract, today: date) -> ContractStatus:
-    """The status as read: EXPIRED once expires_on has passed, whatever was stored."""
-    return ContractStatus.EXPIRED if contract.expires_on < today else contract.status
-
-
 def _is_active(contract: Contract, today: date) -> bool:
-    return _effective_status(contract, today) == ContractStatus.ACTIVE
+    return effective_status(contract, today) == ContractStatus.ACTIVE
 
 
 # --- Loading ------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry import contracts
 from registry.audit import record, snapshot
+from registry.contract_status import current_statuses
 from registry.enums import AssessmentResult, Certification, ContractStatus
 from registry.errors import InvalidInput, NotFound
 from registry.models import (
@@ -194,7 +194,7 @@ async def current_contract_statuses(
     with the latest effective_from on or before today, else the latest overall."""
     ids = set(subcontractor_ids)
     rows = (await session.exec(select(Contract).where(Contract.subcontractor_id.in_(ids)))).all()
-    return {sid: None for sid in ids} | contracts.current_statuses(rows, today=today)
+    return {sid: None for sid in ids} | current_statuses(rows, today=today)
 
 
 async def list_subcontractors(
@@ -234,7 +234,7 @@ async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: dat
         stmt = stmt.where(Subcontractor.country == f.country.strip().upper())
     if f.contract_status is not None:
         rows = (await session.exec(select(Contract))).all()
-        statuses = contracts.current_statuses(rows, today=today)
+        statuses = current_statuses(rows, today=today)
         wanted = [sid for sid, status in statuses.items() if status == f.contract_status]
         stmt = stmt.where(Subcontractor.id.in_(wanted))
     if f.data_item_code:

@@ -5,7 +5,8 @@ import pytest
 from sqlmodel import func, select
 
 from registry import contracts
-from registry.contracts import ALLOWED_TRANSITIONS, REQUIRED_CLAUSES, effective_status
+from registry.contract_status import effective_status
+from registry.contracts import ALLOWED_TRANSITIONS, REQUIRED_CLAUSES
 from registry.enums import AssessmentResult, ContractClause, ContractStatus
 from registry.errors import (
     Duplicate,

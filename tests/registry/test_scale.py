@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from registry.audit import list_events
 from registry.breach import breach_impact
-from registry.contracts import current_statuses
+from registry.contract_status import current_statuses
 from registry.enums import ContractClause, ContractStatus, CustomerStatus, HandlingRole, RequestKind, RequestStatus
 from registry.errors import InvalidInput
 from registry.handling import resolve_handlings
