@@ -1,5 +1,7 @@
 """The composition root: `create_app` is the one place that picks the concrete pieces."""
 
+import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -23,6 +25,7 @@ from registry.errors import NotFound
 from schema import Limits, build_schema
 from schema.cache import ResponseCache
 from schema.documents import DocumentCache, Reader
+from schema.fast import FastPath, unplanned_fields
 from schema.context import Policy
 
 
@@ -43,7 +46,10 @@ def create_app(
     cache = ResponseCache(max_bytes=settings.response_cache_mb * 2**20)
     documents = DocumentCache(max_bytes=settings.document_cache_mb * 2**20)
     reader = Reader(ThreadPoolExecutor(max_workers=1, thread_name_prefix="documents"))
-    schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents, reader=reader)
+    fast_path = FastPath(enabled=settings.fast_path, strict=settings.fast_path_strict)
+    schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents, reader=reader,
+                          fast_path=fast_path)
+    log_unplanned_fields(schema)
     authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds,
                                   failures_per_minute=settings.auth_failures_per_minute)
     view = GraphQLView(
@@ -52,7 +58,8 @@ def create_app(
         execution_timeout=settings.execution_timeout_seconds, large_bodies=LargeBodies(),
     )
     metrics = Metrics(pools=lambda: {"reader": database.reader.pool, "writer": database.writer.pool},
-                      caches=lambda: {"response": cache.stats(), "documents": documents.stats()})
+                      caches=lambda: {"response": cache.stats(), "documents": documents.stats()},
+                      fast_path=lambda: fast_path.fallbacks)
     limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
 
     async def healthz(request: Request) -> JSONResponse:
@@ -100,3 +107,12 @@ def create_app(
     app.state.metrics = metrics
     app.state.response_cache = cache
     return app
+
+
+def log_unplanned_fields(schema) -> None:
+    """One line at start-up naming the fields the fast path cannot run (none in the served
+    schema; a new field that breaks that is seen before any request is slow)."""
+    unplanned = unplanned_fields(schema)
+    if unplanned:
+        logging.getLogger("pi_gateway.fast_path").warning(json.dumps({
+            "event": "fast_path_unplanned_fields", "fields": unplanned}))

@@ -68,9 +68,11 @@ class OperationFacts(SchemaExtension):
 class Metrics:
     """Counters and latency histograms, exposed in the Prometheus text format."""
 
-    def __init__(self, pools: Callable[[], dict[str, object]] = dict, caches: Callable[[], dict[str, object]] = dict):
+    def __init__(self, pools: Callable[[], dict[str, object]] = dict, caches: Callable[[], dict[str, object]] = dict,
+                 fast_path: Callable[[], dict[str, int]] = dict):
         self._pools = pools
         self._caches = caches  # name -> an object with hits, misses, entries, bytes, max_bytes
+        self._fast_path = fast_path  # reason -> times the fast path stepped aside for it
         self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
         self._errors: dict[tuple[str, str], int] = defaultdict(int)
         self._latency: dict[str, list[float]] = {}
@@ -119,6 +121,11 @@ class Metrics:
             lines.append(f"pi_gateway_request_duration_seconds_sum{_labels(operation=operation)} {series[-1]:.6f}")
         lines += _pool_lines(self._pools())
         lines += _cache_lines(self._caches())
+        lines += ["# HELP pi_gateway_fast_path_fallbacks_total Read queries graphql-core ran instead of the fast path, "
+                  "by reason (schema/fast.py).",
+                  "# TYPE pi_gateway_fast_path_fallbacks_total counter"]
+        lines += [f"pi_gateway_fast_path_fallbacks_total{_labels(reason=reason)} {count}"
+                  for reason, count in sorted(self._fast_path().items())]
         return "\n".join(lines) + "\n"
 
 

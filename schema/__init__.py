@@ -14,7 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.cache import CacheResponses, ResponseCache
 from schema.documents import DocumentBudget, DocumentCache, Documents, Reader
-from schema.fast import FastExecution
+from schema.fast import FastExecution, FastPath
 from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
 from schema.permissions import CheckMutationRoots
@@ -115,12 +115,12 @@ def validation_rules(limits: Limits) -> list:
 
 def build_schema(
     limits: Limits | None = None, *, extensions: Sequence = (), cache: ResponseCache | None = None,
-    documents: DocumentCache | None = None, reader: Reader | None = None, fast_path: bool = True,
+    documents: DocumentCache | None = None, reader: Reader | None = None, fast_path: bool | FastPath = True,
 ) -> MaskingSchema:
     """The served schema; `extensions` are the gateway's own (e.g. request metrics). Without a
     `cache` (or with a zero-byte one) every query executes; `documents` keeps valid documents
     (16 MB when not given); a `reader` with an executor reads long documents off the event loop
-    (without one, every document is read on it); with `fast_path` queries run on schema/fast.py's executor where it
+    (without one, every document is read on it); with `fast_path` (True, or the app's FastPath with its counts and strict mode) queries run on schema/fast.py's executor where it
     can answer, else on graphql-core (tests compare them)."""
     limits = limits or Limits()
     documents = documents if documents is not None else DocumentCache(max_bytes=16 * 2**20)
@@ -136,7 +136,8 @@ def build_schema(
             CloseSession,
             CheckMutationRoots,  # before any execution extension: a refusal leaves them nothing to run
             *caching,  # before any execution extension: a hit leaves it nothing to do
-            *([FastExecution] if fast_path else []),  # after the cache: it answers what the cache did not
+            # after the cache: it answers what the cache did not
+            *([partial(FastExecution, fast_path if isinstance(fast_path, FastPath) else None)] if fast_path else []),
             *extensions,
         ],
         # Suggestions stay on for authenticated callers (GraphiQL users and dashboard authors

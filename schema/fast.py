@@ -24,6 +24,8 @@ because it runs queries only, never mutations:
 
 import asyncio
 import inspect
+import json
+import logging
 import weakref
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
@@ -66,11 +68,67 @@ from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from schema.types import SHARED_TYPES
 
-DEFINITION = "strawberry-definition"  # Strawberry's back-reference from a graphql-core type or field
+DEFINITION = "strawberry-definition"
+logger = logging.getLogger("pi_gateway.fast_path")  # Strawberry's back-reference from a graphql-core type or field
+
+
+# Why the fast path steps aside, by code. The first group is by design: graphql-core reports
+# errors with their paths and partial data, and answers introspection. The second means the
+# fast path met something it does not model: the operation is slower than it should be, and
+# the strict mode (the tests) fails on it.
+BY_DESIGN = {
+    "errors": "the operation has an error to report (a refusal, a null in a non-null position, bad variables)",
+    "resolver-error": "a resolver raised; graphql-core reports the error at its path",
+    "introspection": "introspection beyond __typename",
+    "operation": "no single query operation to run",
+}
+UNPLANNED = {
+    "field": "a field the planner could not plan (see FastPath.unplanned)",
+    "info": "a resolver asked its info for more than the context",
+    "permission": "a permission that is not a plain boolean check",
+    "directive": "a directive other than @skip and @include",
+    "fragment-variables": "fragment variables",
+    "list-of-lists": "a list of lists",
+    "runtime-type": "a value whose GraphQL type is unknown",
+}
 
 
 class Fallback(Exception):
-    """The fast path cannot give graphql-core's exact answer: graphql-core runs the operation."""
+    """The fast path cannot give graphql-core's exact answer: graphql-core runs the operation.
+    `reason` is a code of BY_DESIGN or UNPLANNED."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class StepAsideRefused(RuntimeError):
+    """Strict mode: the fast path met something it does not model (a defect in a test run)."""
+
+
+class FastPath:
+    """The fast path of one app: whether it runs, whether stepping aside is an error (strict,
+    for the tests), and how often it stepped aside, by reason (on /metrics). Each step aside
+    is logged once per operation name and reason, with the reason's code and no query text.
+    """
+
+    LOGGED = 1_000  # (operation, reason) pairs remembered for the log-once rule
+
+    def __init__(self, *, enabled: bool = True, strict: bool = False) -> None:
+        self.enabled = enabled
+        self.strict = strict
+        self.fallbacks: dict[str, int] = {}
+        self._logged: set[tuple[str, str]] = set()
+
+    def stepped_aside(self, reason: str, operation_name: str | None, detail: str) -> None:
+        self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+        key = ((operation_name or "")[:64], reason)
+        if key not in self._logged and len(self._logged) < self.LOGGED:
+            self._logged.add(key)
+            logger.info(json.dumps({"event": "fast_path_step_aside", "operation_name": key[0] or None,
+                                    "reason": reason, "detail": detail[:200]}))
+        if self.strict and reason in UNPLANNED:
+            raise StepAsideRefused(f"the fast path stepped aside: {reason} ({detail})")
 
 
 class FastExecution(SchemaExtension):
@@ -80,12 +138,15 @@ class FastExecution(SchemaExtension):
     graphql-core; a result already set (by the response cache) is left alone.
     """
 
+    def __init__(self, fast_path: FastPath | None = None) -> None:
+        self.fast_path = fast_path or FastPath()
+
     async def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        if context.result is None and context.operation_type is StrawberryOperation.QUERY:
+        if self.fast_path.enabled and context.result is None and context.operation_type is StrawberryOperation.QUERY:
             data = await execute_fast(
                 context.schema, context.graphql_document, context.operation_name,
-                context.variables or {}, context.context, context.root_value,
+                context.variables or {}, context.context, context.root_value, fast_path=self.fast_path,
             )
             if data is not None:
                 context.result = ExecutionResult(data=data, errors=None)
@@ -93,18 +154,24 @@ class FastExecution(SchemaExtension):
 
 
 async def execute_fast(schema, document, operation_name: str | None, variables: dict[str, Any],
-                       context: Any, root_value: Any = None) -> dict[str, Any] | None:
-    """The `data` of a query operation, or None when graphql-core must run it."""
+                       context: Any, root_value: Any = None, *, fast_path: FastPath | None = None
+                       ) -> dict[str, Any] | None:
+    """The `data` of a query operation, or None when graphql-core must run it (the reason
+    counted on `fast_path`, and refused in its strict mode when it is not by design)."""
+    fast_path = fast_path or FastPath()
     try:
         return await _Run(_planner(schema), document, operation_name, variables, context).execute(root_value)
-    except Fallback:
+    except Fallback as step_aside:
+        fast_path.stepped_aside(step_aside.reason, operation_name, str(step_aside))
         return None
     except Exception as error:
         if asyncio.current_task().cancelling():
             # cancelled (the execution timeout) inside a read: what the cancellation broke
             # must not be handed to graphql-core, and the timeout must see its cancellation
             raise asyncio.CancelledError() from error
-        return None  # a resolver's error: graphql-core reports it where it belongs
+        # a resolver's error: graphql-core runs the operation again and reports it at its path
+        fast_path.stepped_aside("resolver-error", operation_name, type(error).__qualname__)
+        return None
 
 
 # --- Per-schema facts, computed once per field -------------------------------------------
@@ -132,29 +199,39 @@ class _Planner:
         self._fields: dict[tuple[str, str], _Field] = {}
         self._serializers: dict[str, Callable[[Any], Any]] = {}
         self.object_types: dict[type, GraphQLObjectType] = {}
+        self.unplanned: dict[str, str] = {}  # "Type.field" -> why the fast path cannot run it
         for graphql_type in self.graphql.type_map.values():
             definition = (graphql_type.extensions or {}).get(DEFINITION)
             if isinstance(graphql_type, GraphQLObjectType) and definition is not None:
                 self.object_types[definition.origin] = graphql_type
+                self._plan_fields(graphql_type)
+
+    def _plan_fields(self, parent: GraphQLObjectType) -> None:
+        """Every field of the type, planned once, when the schema is built: the fields the fast
+        path cannot run are known (and logged by the app) before any request meets them."""
+        for name, definition in parent.fields.items():
+            try:
+                self._fields[parent.name, name] = self._plan(definition)
+            except Fallback as cannot:
+                self.unplanned[f"{parent.name}.{name}"] = str(cannot)
 
     def field(self, parent: GraphQLObjectType, name: str) -> _Field:
-        key = parent.name, name
-        found = self._fields.get(key)
+        found = self._fields.get((parent.name, name))
         if found is None:
-            found = self._fields[key] = self._plan(parent.fields[name])
+            raise Fallback("field", f"{parent.name}.{name}: {self.unplanned.get(f'{parent.name}.{name}', 'unknown')}")
         return found
 
     @staticmethod
     def _plan(definition: GraphQLField) -> _Field:
         field = (definition.extensions or {}).get(DEFINITION)
         if field is None:
-            raise Fallback("a field Strawberry did not define")
+            raise Fallback("field", "a field Strawberry did not define")
         permissions = tuple(e for e in field.extensions if isinstance(e, PermissionExtension))
         if len(permissions) != len(field.extensions):
-            raise Fallback("a field extension the fast path does not model")
+            raise Fallback("field", "a field extension the fast path does not model")
         resolver = field.base_resolver
         if resolver is not None and (resolver.parent_parameter or resolver.root_parameter):
-            raise Fallback("a resolver asking for its parent by name")
+            raise Fallback("field", "a resolver asking for its parent by name")
         attribute = attrgetter(field.python_name) if resolver is None else None
         batch = getattr(resolver.wrapped_func, "batch", None) if resolver is not None else None
         if batch is not None and (permissions or field.arguments):
@@ -196,6 +273,12 @@ def _memoized(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return serialize_member
 
 
+def unplanned_fields(schema) -> dict[str, str]:
+    """The fields of `schema` the fast path cannot run, and why (empty for the served schema:
+    tests/schema/test_fast.py holds it so)."""
+    return dict(_planner(schema).unplanned)
+
+
 def _planner(schema) -> _Planner:
     """The schema's planner, kept on the schema itself: the planner refers to the schema, so a
     table of planners keyed weakly by schema would keep every schema alive (a test process
@@ -215,7 +298,7 @@ class _Info:
         self.context = context
 
     def __getattr__(self, name: str) -> Any:
-        raise Fallback(f"a resolver asked info.{name}")
+        raise Fallback("info", f"info.{name}")
 
 
 # --- One operation -------------------------------------------------------------------------
@@ -233,18 +316,18 @@ class _Run:
         for definition in document.definitions:
             if isinstance(definition, FragmentDefinitionNode):
                 if definition.variable_definitions:
-                    raise Fallback("fragment variables")
+                    raise Fallback("fragment-variables")
                 self.fragments[definition.name.value] = definition
             elif isinstance(definition, OperationDefinitionNode):
                 if operation_name is None or (definition.name and definition.name.value == operation_name):
                     if self.operation is not None and operation_name is None:
-                        raise Fallback("several operations and no name")
+                        raise Fallback("operation", "several operations and no name")
                     self.operation = definition
         if self.operation is None or self.operation.operation is not OperationType.QUERY:
-            raise Fallback("no query operation to run")
+            raise Fallback("operation", "no query operation to run")
         coerced = get_variable_values(self.schema, self.operation.variable_definitions or (), variables)
         if not isinstance(coerced, VariableValues):
-            raise Fallback("variables that do not coerce")
+            raise Fallback("errors", "variables that do not coerce")
         self.variables = coerced
         self.raw_variables = variables
         self.scope = _scope(context)
@@ -291,7 +374,7 @@ class _Run:
             return True
         for directive in node.directives:
             if directive.name.value not in (GraphQLSkipDirective.name, GraphQLIncludeDirective.name):
-                raise Fallback(f"the @{directive.name.value} directive")
+                raise Fallback("directive", f"@{directive.name.value}")
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
         if skip is not None and skip["if"] is True:
             return False
@@ -419,10 +502,10 @@ class _Run:
             for permission in extension.permissions:
                 allowed = permission.has_permission(source, self.info, **arguments)
                 if inspect.isawaitable(allowed) or not isinstance(allowed, bool):
-                    raise Fallback("a permission that is not a plain boolean check")
+                    raise Fallback("permission")
                 if not allowed:
                     if not extension.fail_silently:
-                        raise Fallback("a refusal reported as an error")
+                        raise Fallback("errors", "a refusal reported as an error")
                     return [] if extension.return_empty_list else None
         return _ALLOWED
 
@@ -431,14 +514,14 @@ class _Run:
         if isinstance(type_, GraphQLNonNull):
             completed = await self._complete(type_.of_type, values, nodes)
             if None in completed:  # answers are dicts, lists and scalars: `in` meets None only as None
-                raise Fallback("a null in a non-null position")
+                raise Fallback("errors", "a null in a non-null position")
             return completed
         if isinstance(type_, GraphQLList):
             item_type = type_.of_type
             if isinstance(item_type, GraphQLNonNull):
                 item_type = item_type.of_type
             if isinstance(item_type, GraphQLList):
-                raise Fallback("a list of lists")
+                raise Fallback("list-of-lists")
             flat = [item for value in values if value is not None for item in value]
             done = await self._complete(type_.of_type, flat, nodes)
             out, start = [], 0
@@ -469,7 +552,7 @@ class _Run:
         for n in present:
             runtime = self.planner.object_types.get(type(values[n]))
             if runtime is None or not self.schema.is_sub_type(type_, runtime):
-                raise Fallback("a value whose GraphQL type is unknown")
+                raise Fallback("runtime-type")
             groups.setdefault(runtime, []).append(n)
         return groups
 

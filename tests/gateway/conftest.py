@@ -1,4 +1,7 @@
-"""API fixtures: the real app over HTTP on a migrated database holding the demo registry."""
+"""API fixtures: the real app over HTTP on a migrated database holding the demo registry.
+
+The apps run the fast path in its strict mode: a read query it steps aside from for a
+reason it does not plan for (schema/fast.py UNPLANNED) fails with an internal error."""
 
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,7 +46,7 @@ async def api(database_url, clock, templates):
     assert clock == TEST_CLOCK, "the demo template was seeded on TEST_CLOCK"
     _, issued = await templates.get("sqlite" if is_sqlite(database_url) else "postgresql", demo_registry)
     database = Database.connect(database_url)
-    settings = load_settings(database_url=database_url)
+    settings = load_settings(database_url=database_url, fast_path_strict=True)
     app = create_app(settings, database=database, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
@@ -58,7 +61,7 @@ def tuned(api, clock):
 
     @asynccontextmanager
     async def make(**overrides):
-        settings = load_settings(database_url=api.database.url, **overrides)
+        settings = load_settings(database_url=api.database.url, **{"fast_path_strict": True, **overrides})
         app = create_app(settings, database=api.database, clock=clock)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client:
             yield Api(client=client, tokens=api.tokens, database=api.database, app=app)

@@ -49,7 +49,7 @@ generated = {"cases": 0}
 @pytest.fixture
 async def fuzz_api(api, clock):
     """The demo gateway with a rate limit no fuzz run reaches."""
-    settings_ = load_settings(database_url=api.database.url, rate_limit_burst=1_000_000)
+    settings_ = load_settings(database_url=api.database.url, rate_limit_burst=1_000_000, fast_path_strict=True)
     app = create_app(settings_, database=api.database, clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client:
         yield client, api.tokens

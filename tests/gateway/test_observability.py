@@ -71,3 +71,17 @@ async def test_metrics_count_response_cache_hits_and_misses(api):
     assert 'pi_gateway_cache_hits_total{cache="response"} 2' in text
     assert 'pi_gateway_cache_entries{cache="response"} 1' in text
     assert f'pi_gateway_cache_max_bytes{{cache="response"}} {32 * 2**20}' in text
+
+
+async def test_fast_path_steps_aside_are_counted_by_reason_and_logged_once_per_operation(tuned, caplog):
+    async with tuned(response_cache_mb=0) as api:
+        with caplog.at_level(logging.INFO, logger="pi_gateway.fast_path"):
+            for _ in range(3):
+                await api.gql("query Intro { __schema { queryType { name } } }", role=Role.VIEWER)
+            await api.gql("query Audit { auditEvents { totalCount } }", role=Role.VIEWER)  # FORBIDDEN
+        text = (await api.client.get("/metrics")).text
+    assert 'pi_gateway_fast_path_fallbacks_total{reason="introspection"} 3' in text
+    assert 'pi_gateway_fast_path_fallbacks_total{reason="errors"} 1' in text
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "pi_gateway.fast_path"]
+    assert [(line["operation_name"], line["reason"]) for line in lines] == [("Intro", "introspection"),
+                                                                            ("Audit", "errors")]

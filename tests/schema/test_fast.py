@@ -10,6 +10,7 @@ a field added later is compared too.
 import json
 
 import pytest
+import strawberry
 from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
@@ -27,7 +28,7 @@ from registry.enums import Role
 from registry.scale import seed_scale
 from schema import Limits, build_schema
 from schema.context import Caller, Context
-from schema.fast import await_together, execute_fast
+from schema.fast import FastPath, StepAsideRefused, await_together, execute_fast, unplanned_fields
 from schema.ids import encode
 
 LOOSE = Limits(max_depth=30, max_tokens=200_000, max_aliases=500)
@@ -176,13 +177,43 @@ STEP_ASIDE = [
 ]
 
 
-async def test_it_steps_aside_when_graphql_core_must_answer(schema, registry, clock):
+async def test_it_steps_aside_when_graphql_core_must_answer_and_says_why(schema, registry, clock):
+    fast_path = FastPath(strict=True)  # each of these is by design: strict mode lets them through
     for query, variables in STEP_ASIDE:
         context = Context(database=registry, clock=clock, caller=Caller("test", Role.ADMIN))
         try:
-            assert await execute_fast(schema, parse(query), None, variables, context) is None, query
+            assert await execute_fast(schema, parse(query), None, variables, context, fast_path=fast_path) is None, query
         finally:
             await context.finish()
+    assert fast_path.fallbacks == {"introspection": 1, "errors": 1, "resolver-error": 1, "operation": 1}
+
+
+def test_the_fast_path_plans_every_field_of_the_served_schema():
+    assert unplanned_fields(build_schema()) == {}
+
+
+@strawberry.type
+class _Curious:
+    @strawberry.field
+    def named(self, info: strawberry.Info) -> str:
+        return info.field_name  # more of `info` than the context: the fast path does not model it
+
+
+@strawberry.type
+class _CuriousQuery:
+    @strawberry.field
+    def curious(self) -> _Curious:
+        return _Curious()
+
+
+async def test_a_resolver_reading_its_info_steps_aside_counted_and_refused_in_strict_mode():
+    """The issue's case: one harmless `info.field_name` made the data map 5.6x slower, silently."""
+    curious = strawberry.Schema(query=_CuriousQuery)
+    relaxed = FastPath()
+    assert await execute_fast(curious, parse("{ curious { named } }"), None, {}, None, fast_path=relaxed) is None
+    assert relaxed.fallbacks == {"info": 1}
+    with pytest.raises(StepAsideRefused, match="info"):
+        await execute_fast(curious, parse("{ curious { named } }"), None, {}, None, fast_path=FastPath(strict=True))
 
 
 async def test_a_refusal_with_an_error_is_left_to_graphql_core(schema, registry, clock):
