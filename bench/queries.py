@@ -24,6 +24,17 @@ query QMap($first: Int = 1000) {
 }
 """
 
+# Q-small: one subcontractor by id with its contracts, as a dashboard's detail panel asks it
+# (about 500 bytes of JSON): the fixed cost of a request dominates (bench/raw.py answers it too).
+Q_SMALL = """
+query QSmall($id: ID!) {
+  subcontractor(id: $id) {
+    id name country corporateNumber version
+    contracts { id reference status signedOn effectiveFrom expiresOn clauses version }
+  }
+}
+"""
+
 # Q-handlings: who handles one customer's data today.
 Q_HANDLINGS = """
 query QHandlings($id: ID!) {

@@ -1,10 +1,12 @@
-"""B-raw: the Q-map answer from hand-written SQL and orjson, the physical limit GraphQL is
-measured against (issue 7). A plain Starlette app kept in bench/, never in the product.
+"""B-raw: the answers of Q-map and Q-small from hand-written SQL and orjson, the physical
+limit GraphQL is measured against (issues 7 and 11). A plain Starlette app kept in bench/,
+never in the product.
 
-It serves `{"data": ...}` identical to the gateway's answer to bench.queries.Q_MAP (the
-harness checks that before measuring): six statements whatever the number of rows, one
-pass over each result, no per-field work. Run it like the gateway, on the same database:
-`DATABASE_URL=... uvicorn bench.raw:create_app --factory`.
+`/raw/map` serves `{"data": ...}` identical to the gateway's answer to bench.queries.Q_MAP
+(the harness checks that before measuring): six statements whatever the number of rows, one
+pass over each result, no per-field work. `/raw/small` answers bench.queries.Q_SMALL for the
+global ID posted as `{"id": ...}`: two statements. Run it like the gateway, on the same
+database: `DATABASE_URL=... uvicorn bench.raw:create_app --factory`.
 """
 
 import base64
@@ -42,6 +44,22 @@ def clauses(value) -> list[str]:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def key_of(global_id: str, type_name: str) -> int | None:
+    try:
+        kind, _, key = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().partition(":")
+        return int(key) if kind == type_name else None
+    except ValueError:
+        return None
+
+
+def contract(row, today: str) -> dict:
+    id, reference, status, signed, start, expires, stored_clauses, version = row
+    expires = day(expires)
+    return {"id": gid("Contract", id), "reference": reference, "status": "EXPIRED" if expires < today else status,
+            "signedOn": day(signed), "effectiveFrom": day(start), "expiresOn": expires,
+            "clauses": clauses(stored_clauses), "version": version}
+
+
 async def data_map(conn, today: str) -> dict:
     subs = (await conn.execute(sa.text(
         "SELECT id, name, country, corporate_number, version FROM subcontractor ORDER BY id LIMIT :n"),
@@ -75,20 +93,29 @@ async def data_map(conn, today: str) -> dict:
         entrustments_of[contract_id].append({"id": gid("Entrustment", id), "description": description,
                                              "purposes": purposes_of[id], "dataItems": items_of[id]})
     contracts_of = defaultdict(list)
-    for id, sub_id, reference, status, signed, start, expires, stored_clauses, version in contracts:
-        expires = day(expires)
-        contracts_of[sub_id].append({
-            "id": gid("Contract", id), "reference": reference,
-            "status": "EXPIRED" if expires < today else status,
-            "signedOn": day(signed), "effectiveFrom": day(start), "expiresOn": expires,
-            "clauses": clauses(stored_clauses), "version": version, "entrustments": entrustments_of[id],
-        })
+    for id, sub_id, *row in contracts:
+        contracts_of[sub_id].append(contract((id, *row), today) | {"entrustments": entrustments_of[id]})
     edges = [{"node": {"id": gid("Subcontractor", id), "name": name, "country": country,
                        "corporateNumber": number, "version": version, "contracts": contracts_of[id]}}
              for id, name, country, number, version in subs]
     return {"subcontractors": {"totalCount": total,
                                "pageInfo": {"hasNextPage": more, "endCursor": cursor(last) if subs else None},
                                "edges": edges}}
+
+
+async def small(conn, key: int | None, today: str) -> dict:
+    """Q-small's `data`: one subcontractor by key with its contracts, oldest effective first."""
+    sub = key and (await conn.execute(sa.text(
+        "SELECT id, name, country, corporate_number, version FROM subcontractor WHERE id = :id"), {"id": key})).first()
+    if not sub:
+        return {"subcontractor": None}
+    contracts = (await conn.execute(sa.text(
+        "SELECT id, reference, status, signed_on, effective_from, expires_on, clauses, version FROM contract "
+        "WHERE subcontractor_id = :id ORDER BY effective_from, id"), {"id": key})).all()
+    id, name, country, number, version = sub
+    return {"subcontractor": {"id": gid("Subcontractor", id), "name": name, "country": country,
+                              "corporateNumber": number, "version": version,
+                              "contracts": [contract(row, today) for row in contracts]}}
 
 
 def create_app() -> Starlette:
@@ -100,6 +127,12 @@ def create_app() -> Starlette:
             data = await data_map(conn, datetime.now(zone).date().isoformat())
         return Response(orjson.dumps({"data": data}), media_type="application/json")
 
+    async def raw_small(request) -> Response:
+        key = key_of(orjson.loads(await request.body())["id"], "Subcontractor")
+        async with database.reader.connect() as conn:
+            data = await small(conn, key, datetime.now(zone).date().isoformat())
+        return Response(orjson.dumps({"data": data}), media_type="application/json")
+
     async def healthz(request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
@@ -108,5 +141,6 @@ def create_app() -> Starlette:
         yield
         await database.dispose()
 
-    return Starlette(routes=[Route("/raw/map", raw_map, methods=["GET", "POST"]), Route("/healthz", healthz)],
+    return Starlette(routes=[Route("/raw/map", raw_map, methods=["GET", "POST"]),
+                             Route("/raw/small", raw_small, methods=["POST"]), Route("/healthz", healthz)],
                      lifespan=lifespan)

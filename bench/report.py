@@ -1,5 +1,5 @@
 """RESULTS.md: one run's table per database, the machine it ran on, how it was measured, and
-the targets of issue 7 checked against it (bench/targets.py). Hand-written notes go below the
+the targets of issues 7, 10 and 11 checked against it (bench/targets.py). Hand-written notes go below the
 generated part after a run; the next run replaces the whole file.
 """
 
@@ -85,10 +85,30 @@ ABUSE_METHOD = [
 ]
 
 
+def small_method(args, cache: str) -> list[str]:
+    return [
+        f"- Q-small (issue 11: one subcontractor by ID with its contracts, about 500 bytes) on the small scale "
+        f"database ({args.small_customers:,} customers / {args.small_subcontractors:,} subcontractors), with "
+        f"{args.concurrency} concurrent clients: B-raw (`/raw/small`, two hand-written statements, no "
+        "authentication), the gateway with the response cache off (**uncached**) and with its default "
+        f"({cache}; **cached**: the same query repeated, every answer after the first a hit), each request "
+        "with a bearer token. The three servers run at once and are loaded in turn, "
+        f"{args.small_rounds} rounds of {args.duration:g} s each (after each one's warm-up), so that other load "
+        "on the machine falls on all three alike; req/s is each one's answers over its seconds in all rounds, "
+        "p50 the median round's. The gateways' answers (uncached, cached miss, cached hit) must equal B-raw's "
+        "first.",
+    ]
+
+
 def method(args, cache: str) -> list[str]:
     """How the figures were taken, for the reader of RESULTS.md."""
     if args.only == "abuse":
         return ABUSE_METHOD
+    if args.only == "small":
+        return ["- The gateway is `pi-gateway serve` with the production settings and request log, except a rate "
+                "limit too high to matter and a 300 s operation timeout; B-raw is bench/raw.py under the same "
+                "uvicorn. The load generator (bench/load.py, httpx) runs in its own process on the same machine, "
+                "so client and server share its CPUs.", *small_method(args, cache)]
     return [
         f"- Sizes: small = {args.small_customers:,} customers / {args.small_subcontractors:,} subcontractors, "
         f"main = {args.customers:,} customers / {args.subcontractors:,} subcontractors. The seed-time row times "
@@ -117,6 +137,7 @@ def method(args, cache: str) -> list[str]:
         "- B-raw is bench/raw.py under the same uvicorn (no authentication). The load generator (bench/load.py, "
         "httpx) runs in its own process on the same machine, so client and server share its CPUs; at the "
         "cached rates the client's own work on 1.5 MB answers is part of what limits the figure.",
+        *(small_method(args, cache) if args.only is None else []),
         *(ABUSE_METHOD if args.only is None else []),
     ]
 
@@ -125,7 +146,8 @@ def write_results(path: Path, results: list[Results], targets: list[Target], arg
                   cache: str, seconds: float) -> None:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join([
-        "# Benchmark results (" + {"abuse": "issue 10", "issue7": "issue 7"}.get(args.only, "issues 7 and 10") + ")",
+        "# Benchmark results (" + {"abuse": "issue 10", "issue7": "issue 7", "small": "issue 11, Q-small"}.get(
+            args.only, "issues 7, 10 and 11") + ")",
         "",
         f"Made by `{command}` on {when}; the run took {duration(seconds)}.",
         "",

@@ -12,10 +12,13 @@ separate load-generator process (bench/load.py):
 - Q-handlings of customers never asked before, on the cached gateway, at both sizes;
 - updateSubcontractor throughput with the audit trail, then a check that the cached gateway
   answers what B-raw reads from the database (no stale answer);
+- Q-small (issue 11: one subcontractor with its contracts, where a request's fixed cost
+  dominates) on the small database: B-raw, the gateway uncached and cached, in interleaved
+  rounds (`--only small` runs just this, into bench/RESULTS-small.md);
 
-checking first that every gateway answers Q-map with B-raw's `data`, and sampling the
-servers' RSS meanwhile. It prints the table and the targets of issue 7 with their verdicts,
-and writes both to bench/RESULTS.md (or --output) with the machine's description.
+checking first that every gateway answers Q-map and Q-small with B-raw's `data`, and sampling
+the servers' RSS meanwhile. It prints the table and the targets of issues 7 and 11 with their
+verdicts, and writes both to bench/RESULTS.md (or --output) with the machine's description.
 """
 
 import argparse
@@ -36,10 +39,10 @@ import sqlalchemy as sa
 
 from bench import abuse
 from bench.load import gid
-from bench.queries import Q_HANDLINGS, Q_MAP
+from bench.queries import Q_HANDLINGS, Q_MAP, Q_SMALL
 from bench.report import Results, duration, table, write_results
 from bench.servers import BIN, ROOT, TIMEZONE, Peak, Server, environment, gateway, raw, sampled_rss
-from bench.targets import MB_PER_MIB, abuse_targets, issue_targets, targets_table
+from bench.targets import MB_PER_MIB, NO_FAILED_REQUEST, abuse_targets, issue_targets, small_targets, targets_table
 from registry import migrate
 from registry.clock import Clock
 from registry.db import Database
@@ -50,6 +53,10 @@ from registry.tokens import create_token
 DATA = ROOT / "bench" / ".data"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 Q_MAP_BODY = json.dumps({"query": Q_MAP, "operationName": "QMap"})
+SMALL_KEY = 7  # Q-small's subcontractor: one contract at the scale databases' sizes
+Q_SMALL_BODY = json.dumps({"query": Q_SMALL, "operationName": "QSmall",
+                           "variables": {"id": gid("Subcontractor", SMALL_KEY)}})
+RAW_SMALL_BODY = json.dumps({"id": gid("Subcontractor", SMALL_KEY)})
 STARTED = time.perf_counter()
 
 
@@ -238,9 +245,9 @@ def handlings_body(customer: int) -> str:
 
 
 def load(base: str, path: str, *, kind: str, duration: float, concurrency: int, token: str | None = None,
-         body: str | None = None, customers: int = 0, distinct: bool = False) -> dict:
+         body: str | None = None, customers: int = 0, distinct: bool = False, client: str = "httpx") -> dict:
     spec = {"url": base + path, "token": token, "kind": kind, "body": body, "customers": customers,
-            "distinct": distinct, "duration": duration, "concurrency": concurrency, "warmup": 1.0}
+            "distinct": distinct, "duration": duration, "concurrency": concurrency, "warmup": 1.0, "client": client}
     out = subprocess.run([sys.executable, "-m", "bench.load", json.dumps(spec)], cwd=ROOT,
                          capture_output=True, text=True)
     if out.returncode:
@@ -264,6 +271,14 @@ def throughput(measured: dict) -> str:
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator else None
+
+
+def combined(rounds: list[dict]) -> dict:
+    """Several rounds of one load as one: answers over seconds, and the median round's p50."""
+    requests, seconds = sum(m["requests"] for m in rounds), sum(m["seconds"] for m in rounds)
+    rps = round(requests / seconds, 1) if seconds else 0.0
+    p50 = sorted(m["p50_ms"] or 0.0 for m in rounds)[len(rounds) // 2]
+    return {"rps": rps, "shown": f"{rps} ({requests}; {p50} ms)"}
 
 
 class Answers:
@@ -327,10 +342,13 @@ class BackendRun:
         return post(server.base, "/graphql", Q_MAP_BODY, self.tokens["main"])
 
     def run(self) -> Results:
-        if self.args.only == "abuse":
+        if self.args.only in ("abuse", "small"):
             self.prepare_databases(("small",))
         else:
             self.run_issue_7()
+        if self.args.only in (None, "small"):
+            self.small()
+            self.report_failures()
         if self.args.only in (None, "abuse"):
             self.abuse()
         return self.out
@@ -352,6 +370,10 @@ class BackendRun:
             renamed = self.cached(bare, before)
         self.answers.report(before, renamed)
         self.report_memory()
+        if self.args.only == "issue7":
+            self.report_failures()
+
+    def report_failures(self) -> None:
         failed = sum(measured["errors"] for measured in self.measured)
         self.out.put("failed requests", failed)
         self.out.values["failed_requests"] = failed
@@ -463,6 +485,45 @@ class BackendRun:
         return self.load(server, kind="handlings", token=self.tokens[size], distinct=True,
                          customers=self.sizes[size].customers, concurrency=1)
 
+    def small(self) -> None:
+        """Q-small on the small database: B-raw, the gateway with the response cache off and on,
+        all three up at once and loaded in turn, round after round, so that the machine's other
+        load falls on each alike; req/s is each one's answers over its seconds in all rounds."""
+        token, put = self.tokens["small"], self.out.put
+        put("SQL statements per Q-small (response cache off)",
+            statements_per_request(self.dbs.small, token, Q_SMALL_BODY))
+        with (raw(self.dbs.small, self.log) as bare, gateway(self.dbs.small, self.log, cache_mb="0") as uncached,
+              gateway(self.dbs.small, self.log, cache_mb=None) as cached):
+            expected = post(bare.base, "/raw/small", RAW_SMALL_BODY)
+            answers = {"uncached": post(uncached.base, "/graphql", Q_SMALL_BODY, token)}
+            for name in ("cached (miss)", "cached (hit)"):
+                answers[name] = post(cached.base, "/graphql", Q_SMALL_BODY, token)
+            self.check_small(expected, answers)
+            phases = {"B-raw": (bare, "/raw/small", RAW_SMALL_BODY, None), "uncached": (uncached, "/graphql",
+                      Q_SMALL_BODY, token), "cached": (cached, "/graphql", Q_SMALL_BODY, token)}
+            rounds: dict[str, list[dict]] = {name: [] for name in phases}
+            for number in range(1, self.args.small_rounds + 1):
+                self.say(f"Q-small round {number}/{self.args.small_rounds}: B-raw, uncached, cached, "
+                         f"{self.args.duration:g} s each")
+                for name, (server, path, body, secret) in phases.items():
+                    rounds[name].append(self.load(server, path, kind="post", body=body, token=secret,
+                                                  client="plain"))
+        rates = {name: combined(measured) for name, measured in rounds.items()}
+        put("Q-small B-raw req/s (answers; median p50)", rates["B-raw"]["shown"])
+        for name in ("uncached", "cached"):
+            put(f"Q-small {name} req/s (answers; median p50)", rates[name]["shown"])
+            key = "small_ratio" if name == "uncached" else "small_cached_ratio"
+            self.out.values[key] = ratio(rates[name]["rps"], rates["B-raw"]["rps"])
+            put(f"Q-small {name} / B-raw", self.out.values[key])
+
+    def check_small(self, expected: dict, answers: dict[str, dict]) -> None:
+        differing = [name for name, answer in answers.items() if "errors" in answer or answer != expected]
+        for name in differing:
+            self.say(f"! Q-small differs from B-raw: {name}: {str(answers[name])[:300]}")
+        verdict = f"DIFFERS: {', '.join(differing)}" if differing else f"identical: {', '.join(answers)}"
+        self.out.put("Q-small answer vs B-raw", f"{verdict} ({len(json.dumps(expected))} bytes)")
+        self.out.values["small_answers_identical"] = not differing
+
     def report_memory(self) -> None:
         peaks, put = self.peaks, self.out.put
         put("peak RSS MiB: gateway uncached Q-map, 1 worker", peaks["uncached Q-map"].describe())
@@ -507,17 +568,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--abuse-duration", type=float, default=20.0,
                         help="seconds the bystander is measured alone, then under attack (issue 10)")
-    parser.add_argument("--only", choices=["issue7", "abuse"], default=None,
-                        help="run only issue 7's phases, or only issue 10's abuse phase")
+    parser.add_argument("--small-rounds", type=int, default=3,
+                        help="Q-small's rounds, each loading B-raw, uncached and cached for --duration")
+    parser.add_argument("--only", choices=["issue7", "abuse", "small"], default=None,
+                        help="run only issue 7's phases, only issue 10's abuse phase, or only issue 11's Q-small")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the SQLite databases even when present")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PI_GATEWAY_BENCH_POSTGRES_URL"),
                         help="a server whose user may create databases [PI_GATEWAY_BENCH_POSTGRES_URL]")
     parser.add_argument("--output", type=Path, default=None,
-                        help="where the results go [bench/RESULTS.md; with --only abuse, bench/RESULTS-abuse.md]")
+                        help="where the results go [bench/RESULTS.md; with --only abuse or small, "
+                             "bench/RESULTS-abuse.md or bench/RESULTS-small.md]")
     args = parser.parse_args(argv)
     if args.output is None:
-        args.output = RESULTS.with_name("RESULTS-abuse.md") if args.only == "abuse" else RESULTS
+        args.output = RESULTS.with_name(f"RESULTS-{args.only}.md") if args.only in ("abuse", "small") else RESULTS
     if args.small_subcontractors is None:
         args.small_subcontractors = args.subcontractors
     return args
@@ -553,9 +617,11 @@ def main(argv: list[str] | None = None) -> None:
         results.append(BackendRun("SQLite", sqlite_databases(sizes), sizes, args).run())
     if args.postgres_url:
         results.append(BackendRun("PostgreSQL", postgres_databases(args.postgres_url), sizes, args).run())
-    targets = [] if args.only == "abuse" else issue_targets(
+    targets = [] if args.only in ("abuse", "small") else issue_targets(
         args.small_customers, args.customers, args.seed_customers, args.seed_subcontractors)
-    targets += [] if args.only == "issue7" else abuse_targets()
+    targets += small_targets() if args.only in (None, "small") else []
+    targets += [NO_FAILED_REQUEST] if args.only == "small" else []
+    targets += abuse_targets() if args.only in (None, "abuse") else []
     seconds = time.perf_counter() - STARTED
     print(f"\n{table(results)}\n\n{targets_table(targets, results)}\n")
     write_results(args.output, results, targets, args, command=command(args, argv), cache=cache, seconds=seconds)

@@ -1,4 +1,4 @@
-"""The targets of issue 7, checked against one run's figures: the section of RESULTS.md that
+"""The targets of issues 7, 10 and 11, checked against one run's figures: the section of RESULTS.md that
 says, per database, which target is met and by how much a missed one falls short.
 
 A target reads one figure the harness stored under a key (`Results.values`); a figure
@@ -49,6 +49,9 @@ class Target:
         return f"{value:.3g}{self.unit}" if isinstance(value, float) else f"{value}{self.unit}"
 
 
+NO_FAILED_REQUEST = Target("No failed request in any phase", "failed_requests", 0, "<=")
+
+
 def issue_targets(small: int, main: int, seed_customers: int, seed_subcontractors: int) -> list[Target]:
     """The issue's targets, labelled with the sizes this run used."""
     return [
@@ -67,7 +70,16 @@ def issue_targets(small: int, main: int, seed_customers: int, seed_subcontractor
         Target(f"`seed --scale {seed_customers:,} --subcontractors {seed_subcontractors:,}` under 3 minutes",
                "seed_seconds", 180.0, "<", " s", backends=("SQLite",)),
         Target("Q-map identical to B-raw: uncached, 2 workers, cached, cached after the writes", "answers_identical"),
-        Target("No failed request in any phase", "failed_requests", 0, "<="),
+        NO_FAILED_REQUEST,
+    ]
+
+
+def small_targets() -> list[Target]:
+    """Issue 11's targets for small operations (Q-small, bench/run.py `BackendRun.small`)."""
+    return [
+        Target("(issue 11) Q-small uncached at least 0.5x B-raw (throughput)", "small_ratio", 0.5, ">=", "x"),
+        Target("(issue 11) Q-small cached at least 1x B-raw (throughput)", "small_cached_ratio", 1.0, ">=", "x"),
+        Target("(issue 11) Q-small identical to B-raw: uncached, cached miss, cached hit", "small_answers_identical"),
     ]
 
 
