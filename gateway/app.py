@@ -22,6 +22,7 @@ from registry import notice
 from registry.clock import Clock
 from registry.db import Database
 from registry.errors import NotFound
+from registry.handling import BusinessContexts
 from schema import Limits, build_schema
 from schema.cache import ResponseCache
 from schema.documents import DocumentCache, Reader
@@ -56,6 +57,7 @@ def create_app(
         schema, database=database, clock=clock, authenticator=authenticator,
         policy=Policy(request_due_days=settings.request_due_days, max_page_size=settings.max_page_size),
         execution_timeout=settings.execution_timeout_seconds, large_bodies=LargeBodies(),
+        business_contexts=BusinessContexts(),
     )
     metrics = Metrics(pools=lambda: {"reader": database.reader.pool, "writer": database.writer.pool},
                       caches=lambda: {"response": cache.stats(), "documents": documents.stats()},

@@ -35,14 +35,17 @@ from gateway.memory import LargeBodies
 from gateway.web import graphiql_html
 from registry.clock import Clock
 from registry.db import Database
+from registry.handling import BusinessContexts
 from schema.context import Context, Policy
 
 
 class GraphQLView(GraphQL):
     def __init__(self, schema, *, database: Database, clock: Clock, policy: Policy,
                  authenticator: Authenticator, execution_timeout: float = 10.0,
-                 large_bodies: LargeBodies | None = None, **options: Any):
+                 large_bodies: LargeBodies | None = None, business_contexts: BusinessContexts | None = None,
+                 **options: Any):
         super().__init__(schema, **options)
+        self._business_contexts = business_contexts
         self._large_bodies = large_bodies or LargeBodies()
         self._database = database
         self._clock = clock
@@ -91,6 +94,7 @@ class GraphQLView(GraphQL):
     async def get_context(self, request, response) -> Context:
         return Context(
             database=self._database, clock=self._clock, policy=self._policy,
+            business_contexts=self._business_contexts,
             caller=getattr(request.state, "caller", None), request=request, response=response,
         )
 

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry.enums import CustomerStatus, RequestKind, RequestStatus, Sensitivity
 from registry.errors import NotFound
 from registry.handling import (
-    BusinessContext, CustomerState, derive_handlings, handled_by, load_business_context,
+    BusinessContext, BusinessContexts, CustomerState, derive_handlings, handled_by, load_business_context,
 )
 from registry.models import (
     Business, Contract, Customer, CustomerDataItem, DataItem, DataSubjectRequest, Provision,
@@ -43,13 +43,14 @@ class BreachImpact:
 
 
 async def breach_impact(session: AsyncSession, *, party: Business | Subcontractor | ThirdPartyRecipient,
-                        today: date, data_item_codes: list[str] | None = None) -> BreachImpact:
+                        today: date, data_item_codes: list[str] | None = None,
+                        contexts: BusinessContexts | None = None) -> BreachImpact:
     """The customers whose held items `party` handles today (optionally only these items),
     and whether a leak there must be reported under APPI Art. 26."""
-    contexts = [await load_business_context(session, b) for b in await _businesses_of(session, party)]
-    _check_codes(contexts, data_item_codes)
+    found = [await load_business_context(session, b, contexts) for b in await _businesses_of(session, party)]
+    _check_codes(found, data_item_codes)
     affected, items = 0, {}
-    for ctx in contexts:
+    for ctx in found:
         restrict = _restriction(ctx, data_item_codes)
         for state, count in await _profiles(session, ctx, party, today, restrict):
             handled = _handled_items(ctx, party, state, today) & restrict

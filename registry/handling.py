@@ -19,15 +19,16 @@ The rules are evaluated by `derive_handlings` on a customer-independent `Busines
 and a `CustomerState`, so breach impact (registry/breach.py) applies the very same rules.
 
 A business's context (all its contracts, entrustments and chains: about a thousand contracts
-at scale) is the bulk of a resolution's reading, and the same for every customer, so
-`load_business_context` keeps the last few per database, under the registry version they
-were read at (registry/version.py): any write anywhere makes them unusable at once. Deriving
-a thousand contracts' handlings is the bulk of the remaining work, and its result depends on
-the customer only through their `CustomerState`, which few customers do not share (the same
-held items, both active), so the derived handlings are kept under the same version too.
+at scale) is the bulk of a resolution's reading, and the same for every customer, so a caller
+that serves many resolutions (the gateway) hands in a `BusinessContexts`, which keeps the last
+few under the registry version they were read at (registry/version.py): any write anywhere
+makes them unusable at once. Deriving a thousand contracts' handlings is the bulk of the
+remaining work, and its result depends on the customer only through their `CustomerState`,
+which many customers share (the same held items, both active), so the derived handlings are
+kept under the same version too. Without one (the CLI, most tests) everything is read afresh:
+the registry itself holds no state between calls.
 """
 
-import weakref
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -132,17 +133,18 @@ async def _rows(session: AsyncSession, stmt) -> list:
     return list((await session.exec(stmt)).all())
 
 
-async def load_business_context(session: AsyncSession, business: Business) -> BusinessContext:
-    """The business's context as the session's transaction sees it, reused from an earlier
-    read at the same registry version (a writer's session, which may see its own uncommitted
-    changes, always reads afresh and caches nothing).
+async def load_business_context(session: AsyncSession, business: Business,
+                                contexts: "BusinessContexts | None" = None) -> BusinessContext:
+    """The business's context as the session's transaction sees it, reused from `contexts`
+    when it holds one read at the same registry version (a writer's session, which may see its
+    own uncommitted changes, always reads afresh and caches nothing).
 
     A context is shared by every request that finds it: its rows are detached from the session
     that read them, all their columns loaded, and nobody may change them.
     """
-    if writes(session):
+    if contexts is None or writes(session):
         return await _read_business_context(session, business)
-    cache = _contexts_of(session)
+    cache = contexts
     at = await version.current(session)  # the session's snapshot, which the context is read from
     found = cache.get(at, business.id)
     if found is None:
@@ -193,9 +195,10 @@ def _rows_of(ctx: BusinessContext) -> list[SQLModel]:
             *ctx.subcontractors.values(), *ctx.provisions, *ctx.recipients.values()]
 
 
-class _Contexts:
+class BusinessContexts:
     """The business contexts of one database and the handlings derived from them, at the
-    latest registry version seen, the least recently used out first."""
+    latest registry version seen, the least recently used out first. One per database: the
+    gateway makes one in `create_app`."""
 
     SIZE = 8  # businesses: a registry serves a handful
     DERIVED = 32  # customer states over all businesses; each ~0.5 MB at a thousand contracts
@@ -235,18 +238,6 @@ class _Contexts:
             entries.popitem(last=False)
 
 
-# by engine: one process may serve several databases (tests do), each with its own versions
-_CONTEXTS: "weakref.WeakKeyDictionary[sa.Engine, _Contexts]" = weakref.WeakKeyDictionary()
-
-
-def _contexts_of(session: AsyncSession) -> _Contexts:
-    engine = session.sync_session.get_bind().engine
-    found = _CONTEXTS.get(engine)
-    if found is None:
-        found = _CONTEXTS[engine] = _Contexts()
-    return found
-
-
 def is_cancelled_on(customer: Customer, as_of: date) -> bool:
     """Cancelled on or before `as_of` (a CANCELLED customer with no date counts as cancelled)."""
     if customer.cancelled_on is not None:
@@ -274,27 +265,29 @@ async def _customer_state(session: AsyncSession, ctx: BusinessContext, customer:
 
 
 async def resolve_handlings(session: AsyncSession, customer_id: int, *, as_of: date,
-                            include_excluded: bool = False) -> list[Handling]:
+                            include_excluded: bool = False,
+                            contexts: BusinessContexts | None = None) -> list[Handling]:
     """Who handles which of the customer's data items on `as_of`, for which purposes and on
     what footing: the business first, then subcontractors by contract, then third parties
-    by provision. Excluded parties only with `include_excluded`."""
+    by provision. Excluded parties only with `include_excluded`; `contexts` reuses what
+    earlier resolutions read at the same registry version."""
     customer = await session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"No customer with id {customer_id}", field="id")
     business = await session.get(Business, customer.business_id)
-    ctx = await load_business_context(session, business)
+    ctx = await load_business_context(session, business, contexts)
     state = await _customer_state(session, ctx, customer, as_of)
-    handlings = await _derived_handlings(session, ctx, state, as_of)
+    handlings = await _derived_handlings(session, ctx, state, as_of, contexts)
     return list(handlings) if include_excluded else [h for h in handlings if not h.excluded]
 
 
 async def _derived_handlings(session: AsyncSession, ctx: BusinessContext, state: CustomerState,
-                             as_of: date) -> list[Handling]:
+                             as_of: date, contexts: BusinessContexts | None) -> list[Handling]:
     """`derive_handlings`, reused for every customer in the same state at the same version
     (shared: nobody may change the list or what it holds)."""
-    if writes(session):
+    if contexts is None or writes(session):
         return derive_handlings(ctx, state, as_of)
-    cache, at = _contexts_of(session), await version.current(session)
+    cache, at = contexts, await version.current(session)
     key = (ctx.business.id, state, as_of)
     found = cache.get_derived(at, key)
     if found is None:

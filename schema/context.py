@@ -22,6 +22,7 @@ from registry.access import Capability, can
 from registry.clock import Clock
 from registry.db import Database
 from registry.enums import Role
+from registry.handling import BusinessContexts
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Context:
     clock: Clock
     caller: Caller | None
     policy: Policy = field(default_factory=Policy)
+    business_contexts: BusinessContexts | None = None  # the app's, shared by its operations; None: read afresh
     request: Any = None
     response: Any = None
     _session: AsyncSession | None = None

@@ -119,6 +119,9 @@ class FastPath:
         self.strict = strict
         self.fallbacks: dict[str, int] = {}
         self._logged: set[tuple[str, str]] = set()
+        self.answers = _SharedAnswers()  # completed answers of shared objects, across operations
+        self.variables_used: dict[tuple[int, ...], tuple[weakref.ref, list[str]]] = {}  # by selection
+        self.unwinding: set[asyncio.Task] = set()  # cancelled reads finishing (`unwind`)
 
     def stepped_aside(self, reason: str, operation_name: str | None, detail: str) -> None:
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
@@ -160,7 +163,7 @@ async def execute_fast(schema, document, operation_name: str | None, variables: 
     counted on `fast_path`, and refused in its strict mode when it is not by design)."""
     fast_path = fast_path or FastPath()
     try:
-        return await _Run(_planner(schema), document, operation_name, variables, context).execute(root_value)
+        return await _Run(_planner(schema), document, operation_name, variables, context, fast_path).execute(root_value)
     except Fallback as step_aside:
         fast_path.stepped_aside(step_aside.reason, operation_name, str(step_aside))
         return None
@@ -306,8 +309,9 @@ class _Info:
 
 class _Run:
     def __init__(self, planner: _Planner, document, operation_name: str | None, variables: dict[str, Any],
-                 context: Any) -> None:
+                 context: Any, fast_path: FastPath) -> None:
         self.planner = planner
+        self.fast_path = fast_path
         self.document = document
         self.schema = planner.graphql
         self.info = _Info(context)
@@ -399,13 +403,13 @@ class _Run:
         scope = self._scope_of(selections)
         if scope is None:
             return await self._build(parent, sources, selection_sets)
-        answers = _ANSWERS.get_all(sources, self.document, selections, scope)
+        answers = self.fast_path.answers.get_all(sources, self.document, selections, scope)
         missing = [n for n, answer in enumerate(answers) if answer is None]
         if missing:
             built = await self._build(parent, [sources[n] for n in missing], selection_sets)
             for n, answer in zip(missing, built):
                 answers[n] = answer
-            _ANSWERS.put_all([sources[n] for n in missing], self.document, selections, scope, built)
+            self.fast_path.answers.put_all([sources[n] for n in missing], self.document, selections, scope, built)
         return answers
 
     def _scope_of(self, selections: tuple) -> tuple | None:
@@ -422,7 +426,8 @@ class _Run:
         """The variables the selections use, fragments included, in name order; remembered per
         selection (the parser cache hands every request of one query the same nodes)."""
         key = tuple(map(id, selections))
-        known = _VARIABLES_USED.get(key)
+        remembered = self.fast_path.variables_used
+        known = remembered.get(key)
         if known is not None and known[0]() is self.document:
             return known[1]
         used: set[str] = set()
@@ -436,9 +441,9 @@ class _Run:
             spreads = [name for name in uses.spreads if name not in seen]
             seen.update(spreads)
             nodes = [self.fragments[name] for name in spreads if name in self.fragments]
-        if len(_VARIABLES_USED) >= 1_024:
-            _VARIABLES_USED.clear()
-        _VARIABLES_USED[key] = weakref.ref(self.document), sorted(used)
+        if len(remembered) >= 1_024:
+            remembered.clear()
+        remembered[key] = weakref.ref(self.document), sorted(used)
         return sorted(used)
 
     async def _build(self, parent: GraphQLObjectType, sources: list[Any],
@@ -478,7 +483,7 @@ class _Run:
                 pending.append(len(results))
             results.append(value)
         if pending:
-            awaited = await await_together([results[n] for n in pending])
+            awaited = await await_together([results[n] for n in pending], self.fast_path.unwinding)
             for n, value in zip(pending, awaited):
                 results[n] = value
         return results
@@ -636,22 +641,18 @@ class _SharedAnswers:
             self._entries[(id(obj), where)] = (reference, of_document, answer)
 
 
-_ANSWERS = _SharedAnswers()
-_VARIABLES_USED: dict[tuple[int, ...], tuple[weakref.ref, list[str]]] = {}
 
 
-_UNWINDING: set[asyncio.Task] = set()  # the loop keeps tasks only weakly
-
-
-def unwind(coroutine: Coroutine, awaited: Any) -> None:
+def unwind(coroutine: Coroutine, awaited: Any, unwinding: set[asyncio.Task]) -> None:
     """Finishes, cancelled, a coroutine nobody will step on any more (the operation was
     cancelled by its timeout, or a sibling failed). Closing it would cut short what its
     await is inside, a query on a pooled connection among them, whose clean-up must itself
     await (SQLAlchemy closes an asyncpg connection gracefully) and which `close()` leaves
-    with its socket open; CancelledError thrown in at that await lets every handler run."""
+    with its socket open; CancelledError thrown in at that await lets every handler run.
+    `unwinding` holds the task until it is done: the loop keeps tasks only weakly."""
     task = asyncio.get_running_loop().create_task(_cancelled(coroutine, awaited))
-    _UNWINDING.add(task)
-    task.add_done_callback(_UNWINDING.discard)
+    unwinding.add(task)
+    task.add_done_callback(unwinding.discard)
 
 
 async def _cancelled(coroutine: Coroutine, awaited: Any) -> None:
@@ -669,7 +670,7 @@ async def _cancelled(coroutine: Coroutine, awaited: Any) -> None:
             await asyncio.sleep(0)
 
 
-async def await_together(coroutines: list[Coroutine]) -> list[Any]:
+async def await_together(coroutines: list[Coroutine], unwinding: set[asyncio.Task]) -> list[Any]:
     """The coroutines' results, run side by side inside the current task.
 
     `asyncio.gather` would wrap each coroutine in a task of its own, several microseconds
@@ -712,7 +713,7 @@ async def await_together(coroutines: list[Coroutine]) -> list[Any]:
                     raise
     finally:
         for _, coroutine, awaited in waiting:
-            unwind(coroutine, awaited)
+            unwind(coroutine, awaited, unwinding)
         for coroutine in coroutines:
             if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
                 coroutine.close()

@@ -161,7 +161,8 @@ class Query:
             raise bad_argument("partyId is not the ID of a business, subcontractor or third-party recipient", "partyId")
         try:
             impact = await info.context.run(
-                breach.breach_impact, party=row, today=info.context.clock.today(), data_item_codes=data_item_codes
+                breach.breach_impact, party=row, today=info.context.clock.today(), data_item_codes=data_item_codes,
+                contexts=info.context.business_contexts,
             )
         except RegistryError as error:
             raise _refuse(error) from error

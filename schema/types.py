@@ -4,7 +4,6 @@ Every type keeps its row in a private attribute; reference and list fields go th
 operation's DataLoaders, so a list of N objects costs one query per level, not N.
 """
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -489,30 +488,26 @@ class Handling:
 # that schema/fast.py may reuse their completed answers across operations.
 SHARED_TYPES = frozenset({"Handling"})
 
-_shared: dict[int, tuple[weakref.ref, Any]] = {}
-_SHARED_LIMIT = 50_000
-
-
 def shared(row: Any, convert: Callable[[Any], Any]) -> Any:
-    """`convert(row)`, built once per row object while it lives.
+    """`convert(row)`, built once per row object and kept on the row itself.
 
     Many answers name the very same rows: handlings are derived from the business context
     that registry/handling.py keeps per registry version, so every customer's answer names
-    the same contract, party, purpose and item rows (converting each once took the ~400
-    handlings of a customer at 1,000 subcontractors from 11 ms to 2 ms); and a data map's
-    thousands of entrustments name the same few purposes and items. Rows are read-only on
-    read paths and GraphQL objects are only read, so sharing is safe; rows read later are
-    new objects, and the entries of dead ones are never matched again (the weak reference
-    checks identity, the limit bounds the memory).
+    the same contract, party, purpose and item rows, and a data map's thousands of
+    entrustments name the same few purposes and items. Rows are read-only on read paths and
+    GraphQL objects are only read, so sharing is safe; a row read later is a new object, and
+    the conversion lives exactly as long as its row (no table of them anywhere).
     """
-    entry = _shared.get(id(row))
-    if entry is not None and entry[0]() is row:
-        return entry[1]
-    if len(_shared) >= _SHARED_LIMIT:
-        _shared.clear()
-    converted = convert(row)
-    _shared[id(row)] = (weakref.ref(row), converted)
-    return converted
+    memo = row.__dict__.get(_CONVERTED)
+    if memo is None:
+        memo = row.__dict__[_CONVERTED] = {}
+    found = memo.get(convert)
+    if found is None:
+        found = memo[convert] = convert(row)
+    return found
+
+
+_CONVERTED = "_pi_graphql"  # the key, in a row's __dict__, of its GraphQL conversions
 
 
 @strawberry.type(description="A data subject: a customer of a business.")
@@ -551,7 +546,8 @@ class Customer(Node):
     ) -> list[Handling]:
         day = as_of or info.context.clock.today()
         results = await info.context.run(
-            handling.resolve_handlings, self._row.id, as_of=day, include_excluded=bool(include_excluded)
+            handling.resolve_handlings, self._row.id, as_of=day, include_excluded=bool(include_excluded),
+            contexts=info.context.business_contexts,
         )
         return [shared(h, Handling.from_result) for h in results]  # derived handlings are shared too
 

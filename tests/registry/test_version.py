@@ -11,7 +11,7 @@ from registry import migrate, subcontractors, version
 from registry.db import Database
 from registry.demo import seed_demo
 from registry.errors import VersionConflict
-from registry.handling import load_business_context, resolve_handlings
+from registry.handling import BusinessContexts, load_business_context, resolve_handlings
 from registry.models import Business, RegistryVersion
 from tests import factories as f
 from tests.statements import Statements
@@ -157,54 +157,67 @@ async def world(db):
     return biz.id, customer.id
 
 
-async def handlings_of(db: Database, customer_id: int) -> list[str]:
+async def handlings_of(db: Database, customer_id: int, contexts: BusinessContexts | None = None) -> list[str]:
     async with db.session() as session:
-        return [h.party.name for h in await resolve_handlings(session, customer_id, as_of=TODAY)]
+        return [h.party.name for h in await resolve_handlings(session, customer_id, as_of=TODAY, contexts=contexts)]
 
 
 async def test_a_new_contract_shows_in_handlings_at_once(db, world):
     biz_id, customer_id = world
-    assert (await handlings_of(db, customer_id))[1:] == ["First K.K."]
+    contexts = BusinessContexts()
+    assert (await handlings_of(db, customer_id, contexts))[1:] == ["First K.K."]
     async with db.session(write=True) as session:
         biz = await session.get(Business, biz_id)
         contract = await f.contract(session, biz, await f.subcontractor(session, name="Second K.K."))
         await f.entrustment(session, contract, [(await f.purposes(session, biz))["P1"]],
                             [(await f.items(session, biz))["name"]])
         await session.commit()
-    assert (await handlings_of(db, customer_id))[1:] == ["First K.K.", "Second K.K."]
+    assert (await handlings_of(db, customer_id, contexts))[1:] == ["First K.K.", "Second K.K."]
 
 
 async def test_a_context_read_at_the_same_version_is_not_read_again(db, world):
     biz_id, customer_id = world
+    contexts = BusinessContexts()
     with Statements(db.reader) as first:
-        await handlings_of(db, customer_id)
+        await handlings_of(db, customer_id, contexts)
     with Statements(db.reader) as again:
-        await handlings_of(db, customer_id)
+        await handlings_of(db, customer_id, contexts)
     # the version, the customer, the business and the customer's state: no contracts, no chains
     assert again.count == 5 < first.count
 
 
 async def test_cached_rows_belong_to_no_session(db, world):
     biz_id, _ = world
+    contexts = BusinessContexts()
     async with db.session() as session:
-        ctx = await load_business_context(session, await session.get(Business, biz_id))
+        ctx = await load_business_context(session, await session.get(Business, biz_id), contexts)
         rows = [ctx.business, *ctx.contracts, *ctx.subcontractors.values(), *ctx.purposes.values()]
         assert not any(row in session for row in rows)
     async with db.session() as session:
-        assert await load_business_context(session, await session.get(Business, biz_id)) is ctx
+        assert await load_business_context(session, await session.get(Business, biz_id), contexts) is ctx
+
+
+async def test_without_a_cache_every_resolution_reads_afresh(db, world):
+    biz_id, customer_id = world
+    with Statements(db.reader) as first:
+        await handlings_of(db, customer_id)
+    with Statements(db.reader) as again:
+        await handlings_of(db, customer_id)
+    assert again.count == first.count > 5
 
 
 async def test_a_writer_reads_its_own_context_and_caches_nothing(db, world):
     biz_id, customer_id = world
+    contexts = BusinessContexts()
     async with db.session(write=True) as session:
         biz = await session.get(Business, biz_id)
         contract = await f.contract(session, biz, await f.subcontractor(session, name="Uncommitted K.K."))
         await f.entrustment(session, contract, [(await f.purposes(session, biz))["P1"]],
                             [(await f.items(session, biz))["name"]])
-        handlings = await resolve_handlings(session, customer_id, as_of=TODAY)
+        handlings = await resolve_handlings(session, customer_id, as_of=TODAY, contexts=contexts)
         assert "Uncommitted K.K." in [h.party.name for h in handlings]
         await session.rollback()
-    assert "Uncommitted K.K." not in await handlings_of(db, customer_id)
+    assert "Uncommitted K.K." not in await handlings_of(db, customer_id, contexts)
 
 
 async def test_customers_in_different_states_never_share_derived_handlings(db, world):
@@ -213,9 +226,11 @@ async def test_customers_in_different_states_never_share_derived_handlings(db, w
         biz = await session.get(Business, biz_id)
         second = await f.customer(session, biz, [(await f.items(session, biz))["email"]])
         await session.commit()
+    contexts = BusinessContexts()
     async with db.session() as session:
         for customer_id, held in [(first_id, ["name"]), (second.id, ["email"]), (first_id, ["name"])]:
-            handlings = await resolve_handlings(session, customer_id, as_of=TODAY, include_excluded=True)
+            handlings = await resolve_handlings(session, customer_id, as_of=TODAY, include_excluded=True,
+                                                contexts=contexts)
             assert [i.code for i in handlings[0].data_items] == held
             assert handlings[1].excluded == (held == ["email"])  # the contract entrusts the name only
             handlings.clear()  # the caller's list to change: the next answer is whole

@@ -28,6 +28,7 @@ from registry.enums import Role
 from registry.scale import seed_scale
 from schema import Limits, build_schema
 from schema.context import Caller, Context
+from registry.handling import BusinessContexts
 from schema.fast import FastPath, StepAsideRefused, await_together, execute_fast, unplanned_fields
 from schema.ids import encode
 
@@ -240,7 +241,7 @@ async def test_await_together_returns_results_in_order_and_shares_a_lock():
         await asyncio.sleep(0.001 * (3 - n))
         return n * 10
 
-    assert await await_together([work(n) for n in range(3)]) == [0, 10, 20]
+    assert await await_together([work(n) for n in range(3)], set()) == [0, 10, 20]
     assert sorted(order) == [0, 1, 2]
 
 
@@ -263,7 +264,7 @@ async def test_await_together_raises_the_first_error_and_cancels_the_rest_throug
             raise
 
     with pytest.raises(ValueError, match="boom"):
-        await await_together([work(n) for n in range(3)])
+        await await_together([work(n) for n in range(3)], set())
     await asyncio.sleep(0.05)
     assert cleaned == [2]
 
@@ -284,7 +285,7 @@ async def test_a_cancelled_await_together_cancels_every_coroutine_through_its_cl
 
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.02):
-            await await_together([work(n) for n in range(3)])
+            await await_together([work(n) for n in range(3)], set())
     await asyncio.sleep(0.05)
     assert sorted(cleaned) == [0, 1, 2]
 
@@ -295,23 +296,30 @@ SHARED_QUERY = """query($id: ID!) { customer(id: $id) { handlings { party { name
 SHARED_DOCUMENT = parse(SHARED_QUERY)  # one parse, as the gateway's parser cache gives every request
 
 
-async def fast_answer(schema, database, clock, variables, role=Role.ADMIN):
-    context = Context(database=database, clock=clock, caller=Caller("test", role))
+@pytest.fixture
+def app_reads():
+    """What an app keeps across its operations: the fast path's shared answers and the business contexts."""
+    return FastPath(strict=True), BusinessContexts()
+
+
+async def fast_answer(schema, database, clock, variables, reads, role=Role.ADMIN):
+    fast_path, contexts = reads
+    context = Context(database=database, clock=clock, caller=Caller("test", role), business_contexts=contexts)
     try:
-        return await execute_fast(schema, SHARED_DOCUMENT, None, variables, context)
+        return await execute_fast(schema, SHARED_DOCUMENT, None, variables, context, fast_path=fast_path)
     finally:
         await context.finish()
 
 
 async def test_handling_answers_are_shared_within_a_version_and_scope_and_rebuilt_after_a_write(
-        schema, registry, clock):
+        schema, registry, clock, app_reads):
     from registry import subcontractors
 
     variables = {"id": encode("Customer", 1)}
-    first = (await fast_answer(schema, registry, clock, variables))["customer"]["handlings"]
-    again = (await fast_answer(schema, registry, clock, variables))["customer"]["handlings"]
+    first = (await fast_answer(schema, registry, clock, variables, app_reads))["customer"]["handlings"]
+    again = (await fast_answer(schema, registry, clock, variables, app_reads))["customer"]["handlings"]
     assert len(first) > 1 and all(a is b for a, b in zip(first, again))  # one answer per handling object
-    viewer = (await fast_answer(schema, registry, clock, variables, role=Role.VIEWER))["customer"]["handlings"]
+    viewer = (await fast_answer(schema, registry, clock, variables, app_reads, role=Role.VIEWER))["customer"]["handlings"]
     assert viewer == first and not any(a is b for a, b in zip(first, viewer))  # roles never share
 
     named = next(h for h in first if h["role"] == "SUBCONTRACTOR")
@@ -320,7 +328,7 @@ async def test_handling_answers_are_shared_within_a_version_and_scope_and_rebuil
         sub = next(s for s in rows.values() if s.name == named["party"]["name"])
         await subcontractors.update_subcontractor(session, actor="test", id=sub.id, expected_version=sub.version,
                                                   changes={"name": "Renamed after the answer was shared"})
-    after = (await fast_answer(schema, registry, clock, variables))["customer"]["handlings"]
+    after = (await fast_answer(schema, registry, clock, variables, app_reads))["customer"]["handlings"]
     names = [h["party"]["name"] for h in after]
     assert "Renamed after the answer was shared" in names and named["party"]["name"] not in names
     slow, _ = await answers(schema, registry, clock, SHARED_QUERY, variables)
@@ -336,7 +344,7 @@ async def scale_registry(database_url, clock):
     await database.dispose()
 
 
-async def test_customers_in_the_same_situation_share_their_handling_answers(schema, scale_registry, clock):
+async def test_customers_in_the_same_situation_share_their_handling_answers(schema, scale_registry, clock, app_reads):
     """The customer's id is a variable of the query but not of the handlings' selection, so two
     customers holding the same items, active and with no request, get the very same answers."""
     import sqlalchemy as sa
@@ -357,6 +365,6 @@ async def test_customers_in_the_same_situation_share_their_handling_answers(sche
         by_items.setdefault(frozenset(items[customer]), []).append(customer)
     pair = next((ids[:2] for ids in by_items.values() if len(ids) > 1), None)
     assert pair is not None, "no two customers in the same situation: this registry proves nothing here"
-    first, second = [(await fast_answer(schema, registry, clock, {"id": encode("Customer", key)}))
+    first, second = [(await fast_answer(schema, registry, clock, {"id": encode("Customer", key)}, app_reads))
                      ["customer"]["handlings"] for key in pair]
     assert first and all(a is b for a, b in zip(first, second, strict=True))
