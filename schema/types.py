@@ -7,6 +7,7 @@ operation's DataLoaders, so a list of N objects costs one query per level, not N
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import strawberry
@@ -92,7 +93,7 @@ def batched(loader: str, wrap: Callable[[Any], Any], key: Callable[[Any], Any] =
 
 def _local(info: Info, instant: datetime | None) -> datetime | None:
     """A stored UTC instant shown in the business's time zone."""
-    return None if instant is None else instant.astimezone(info.context.clock.now().tzinfo)
+    return None if instant is None else instant.astimezone(ZoneInfo(info.context.clock.timezone))
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
@@ -484,8 +485,13 @@ class Handling:
         )
 
 
-# The types whose objects `shared` builds for rows of the per-version business context, so
-# that schema/fast.py may reuse their completed answers across operations.
+# The types whose completed answers schema/fast.py reuses across operations: their objects
+# are built by `shared` from rows of the per-version business context, and an answer under
+# them may depend on nothing but the object, the selection's variables, the caller's role and
+# the business date (schema/fast.py keys shared answers by those). A field under them that
+# reads more of its context (the caller's name, the request, the time of day) would hand one
+# caller's answer to another: tests/schema/test_fast.py runs every field under these types
+# with a context that refuses anything else.
 SHARED_TYPES = frozenset({"Handling"})
 
 def shared(row: Any, convert: Callable[[Any], Any]) -> Any:

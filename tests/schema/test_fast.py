@@ -8,6 +8,7 @@ a field added later is compared too.
 """
 
 import json
+from dataclasses import dataclass
 
 import pytest
 import strawberry
@@ -28,7 +29,9 @@ from registry.enums import Role
 from registry.scale import seed_scale
 from schema import Limits, build_schema
 from schema.context import Caller, Context
+from registry.clock import Clock
 from registry.handling import BusinessContexts
+from schema.types import SHARED_TYPES
 from schema.fast import FastPath, StepAsideRefused, await_together, execute_fast, unplanned_fields
 from schema.ids import encode
 
@@ -368,3 +371,64 @@ async def test_customers_in_the_same_situation_share_their_handling_answers(sche
     first, second = [(await fast_answer(schema, registry, clock, {"id": encode("Customer", key)}, app_reads))
                      ["customer"]["handlings"] for key in pair]
     assert first and all(a is b for a, b in zip(first, second, strict=True))
+
+
+# --- The sharing rule ----------------------------------------------------------------------------
+
+
+class _Refused:
+    """Stands for what a shared answer may not depend on: any use of it fails the test."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"a field under a shared type read {self._what}.{name}")
+
+
+@dataclass(frozen=True)
+class _RoleOnly:
+    """A caller whose role may be read (answers are shared per role), not its name."""
+
+    role: Role
+
+    def can(self, capability) -> bool:
+        return Caller("unused", self.role).can(capability)
+
+    @property
+    def name(self):
+        raise AssertionError("a field under a shared type read the caller's name")
+
+
+@dataclass(frozen=True)
+class _DateOnly:
+    """A clock whose date and zone may be read (answers are shared per business date), not its time."""
+
+    clock: Clock
+
+    @property
+    def timezone(self) -> str:
+        return self.clock.timezone
+
+    def today(self):
+        return self.clock.today()
+
+    def now(self):
+        raise AssertionError("a field under a shared type read the time of day")
+
+
+async def test_fields_under_shared_types_read_only_role_date_and_variables(schema, registry, clock, app_reads):
+    fast_path, contexts = app_reads
+    assert SHARED_TYPES == {"Handling"}
+    for shared_type in SHARED_TYPES:
+        selection = every_field(schema._schema.type_map[shared_type], 3)
+        query = f'query ($id: ID!) {{ customer(id: $id) {{ handlings(includeExcluded: true) {selection} }} }}'
+        context = Context(database=registry, clock=_DateOnly(clock), caller=_RoleOnly(Role.ADMIN),
+                          business_contexts=contexts, request=_Refused("the request"),
+                          response=_Refused("the response"))
+        try:
+            data = await execute_fast(schema, parse(query), None, {"id": encode("Customer", 1)}, context,
+                                      fast_path=fast_path)
+        finally:
+            await context.finish()
+        assert data is not None and data["customer"]["handlings"], fast_path.fallbacks
