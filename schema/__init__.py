@@ -12,6 +12,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from schema import hooks
 from schema.cache import CacheResponses, ResponseCache
 from schema.documents import DocumentBudget, DocumentCache, Documents, Reader
 from schema.fast import FastExecution, FastPath
@@ -92,7 +93,7 @@ class RequireOperationName(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        named = getattr(context, "_provided_operation_name", None)  # what the client sent, if anything
+        named = hooks.provided_operation_name(context)
         if document is not None and named is None:
             operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
             if len(operations) > 1:

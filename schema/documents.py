@@ -50,6 +50,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema import hooks
 from schema.cache import CacheStats
 
 T = TypeVar("T")
@@ -313,7 +314,7 @@ class Documents(SchemaExtension):
             rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
             errors, seconds = await self.reader.run(
                 len(context.query or ""),
-                partial(_checked, context.schema._schema, context.graphql_document, rules, self.budget))
+                partial(_checked, hooks.graphql_schema(context.schema), context.graphql_document, rules, self.budget))
             self._charge(seconds)
             context.pre_execution_errors = errors
             if not errors and context.query:

@@ -63,13 +63,12 @@ from graphql.execution.values import VariableValues, get_argument_values, get_di
 import orjson
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import PermissionExtension
-from strawberry.types.arguments import convert_arguments
 from strawberry.types.graphql import OperationType as StrawberryOperation
 
+from schema import hooks
 from schema.types import SHARED_TYPES
 
-DEFINITION = "strawberry-definition"
-logger = logging.getLogger("pi_gateway.fast_path")  # Strawberry's back-reference from a graphql-core type or field
+logger = logging.getLogger("pi_gateway.fast_path")
 
 
 # Why the fast path steps aside, by code. The first group is by design: graphql-core reports
@@ -196,15 +195,14 @@ class _Planner:
     """The facts of one schema: fields, leaf serializers and the classes of its object types."""
 
     def __init__(self, schema) -> None:
-        self.graphql: GraphQLSchema = schema._schema
-        self.config = schema.config
-        self.scalars = schema.schema_converter.scalar_registry
+        self.strawberry_schema = schema
+        self.graphql: GraphQLSchema = hooks.graphql_schema(schema)
         self._fields: dict[tuple[str, str], _Field] = {}
         self._serializers: dict[str, Callable[[Any], Any]] = {}
         self.object_types: dict[type, GraphQLObjectType] = {}
         self.unplanned: dict[str, str] = {}  # "Type.field" -> why the fast path cannot run it
         for graphql_type in self.graphql.type_map.values():
-            definition = (graphql_type.extensions or {}).get(DEFINITION)
+            definition = hooks.strawberry_definition(graphql_type)
             if isinstance(graphql_type, GraphQLObjectType) and definition is not None:
                 self.object_types[definition.origin] = graphql_type
                 self._plan_fields(graphql_type)
@@ -226,7 +224,7 @@ class _Planner:
 
     @staticmethod
     def _plan(definition: GraphQLField) -> _Field:
-        field = (definition.extensions or {}).get(DEFINITION)
+        field = hooks.strawberry_definition(definition)
         if field is None:
             raise Fallback("field", "a field Strawberry did not define")
         permissions = tuple(e for e in field.extensions if isinstance(e, PermissionExtension))
@@ -493,8 +491,7 @@ class _Run:
             return field.attribute
         strawberry_field = field.strawberry
         resolver = strawberry_field.base_resolver
-        kwargs = convert_arguments(arguments, strawberry_field.arguments, scalar_registry=self.planner.scalars,
-                                   config=self.planner.config, info=self.info)
+        kwargs = hooks.convert_arguments(arguments, strawberry_field, self.planner.strawberry_schema, self.info)
         if resolver.info_parameter:
             kwargs[resolver.info_parameter.name] = self.info
         if resolver.self_parameter:
@@ -664,7 +661,7 @@ async def _cancelled(coroutine: Coroutine, awaited: Any) -> None:
             return
         error = None
         if asyncio.isfuture(awaited):
-            awaited._asyncio_future_blocking = False
+            hooks.wait_on(awaited)
             await asyncio.wait({awaited})
         else:
             await asyncio.sleep(0)
@@ -692,7 +689,7 @@ async def await_together(coroutines: list[Coroutine], unwinding: set[asyncio.Tas
         if awaited is not None:
             if not asyncio.isfuture(awaited):
                 raise RuntimeError(f"a resolver awaited {awaited!r}, not an asyncio future")
-            awaited._asyncio_future_blocking = False  # as a task does before waiting on it
+            hooks.wait_on(awaited)
         waiting.append((n, coroutine, awaited))
 
     try:

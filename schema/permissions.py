@@ -32,6 +32,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from registry.access import Capability
+from schema import hooks
 
 
 @cache
@@ -74,7 +75,7 @@ def mutation_capabilities(schema: GraphQLSchema) -> dict[str, tuple[Capability, 
     """What each root field of the schema's Mutation demands, from its permission extensions."""
     found: dict[str, tuple[Capability, ...]] = {}
     for name, field in (schema.mutation_type.fields if schema.mutation_type else {}).items():
-        definition = (field.extensions or {}).get("strawberry-definition")
+        definition = hooks.strawberry_definition(field)
         found[name] = tuple(
             permission.capability
             for extension in getattr(definition, "extensions", ())
@@ -103,7 +104,7 @@ class CheckMutationRoots(SchemaExtension):
 
     def _denials(self, operation: OperationDefinitionNode, document, request_context: Any) -> list[GraphQLError]:
         caller = getattr(request_context, "caller", None)
-        demands = mutation_capabilities(self.execution_context.schema._schema)
+        demands = mutation_capabilities(hooks.graphql_schema(self.execution_context.schema))
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         errors = []
         for node in _root_fields(operation.selection_set, fragments):

@@ -51,23 +51,12 @@ class Batch:
         return self.wrap(await getattr(info.context.loaders, self.loader).load(self.key(obj)))
 
     async def many(self, context: Any, objects: list[Any]) -> list[Any]:
-        """The field for every object at once: one read, no coroutine per object (what
-        schema/fast.py calls for a whole level). It shares the DataLoader's cache, so two
-        fields of one loader (an entrustment's purposes and items) read once."""
+        """The field for every object at once, one read of the loader (what schema/fast.py
+        calls for a whole level); it shares the DataLoader's cache, so two fields of one
+        loader (an entrustment's purposes and items) read once."""
         loader = getattr(context.loaders, self.loader)
         keys = [self.key(obj) for obj in objects]
-        found: dict[Any, Any] = {}
-        missing = []
-        for key in dict.fromkeys(keys):
-            cached = loader.cache_map.get(key)
-            if cached is not None and cached.done() and not cached.cancelled() and cached.exception() is None:
-                found[key] = cached.result()
-            else:
-                missing.append(key)
-        if missing:
-            read = dict(zip(missing, await loader.load_fn(missing)))
-            loader.prime_many(read)
-            found.update(read)
+        found = dict(zip(unique := list(dict.fromkeys(keys)), await loader.load_many(unique)))
         return [self.wrap(found[key]) for key in keys]
 
 
