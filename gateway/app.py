@@ -26,7 +26,8 @@ from registry.handling import BusinessContexts
 from schema import Limits, build_schema
 from schema.cache import ResponseCache
 from schema.documents import DocumentCache, Reader
-from schema.fast import FastPath, unplanned_fields
+from schema.execution import FastPath, unplanned_fields
+from schema.types import SHARED_TYPES
 from schema.context import Policy
 
 
@@ -47,7 +48,7 @@ def create_app(
     cache = ResponseCache(max_bytes=settings.response_cache_mb * 2**20)
     documents = DocumentCache(max_bytes=settings.document_cache_mb * 2**20)
     reader = Reader(ThreadPoolExecutor(max_workers=1, thread_name_prefix="documents"))
-    fast_path = FastPath(enabled=settings.fast_path, strict=settings.fast_path_strict)
+    fast_path = FastPath(enabled=settings.fast_path, strict=settings.fast_path_strict, shared_types=SHARED_TYPES)
     schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents, reader=reader,
                           fast_path=fast_path)
     log_unplanned_fields(schema)

@@ -122,7 +122,7 @@ class Metrics:
         lines += _pool_lines(self._pools())
         lines += _cache_lines(self._caches())
         lines += ["# HELP pi_gateway_fast_path_fallbacks_total Read queries graphql-core ran instead of the fast path, "
-                  "by reason (schema/fast.py).",
+                  "by reason (schema/execution).",
                   "# TYPE pi_gateway_fast_path_fallbacks_total counter"]
         lines += [f"pi_gateway_fast_path_fallbacks_total{_labels(reason=reason)} {count}"
                   for reason, count in sorted(self._fast_path().items())]

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=1000)  # registry pages hold at most 1000
     response_cache_mb: int = Field(default=32, ge=0)  # per process, JSON bytes of answers; 0: no cache
     introspection: bool = True
-    fast_path: bool = True  # read queries on schema/fast.py's executor where it can answer exactly
+    fast_path: bool = True  # read queries on schema/execution's executor where it can answer exactly
     fast_path_strict: bool = False  # stepping aside for an unplanned reason fails the request (the tests)
     log_level: LogLevel = "info"
 

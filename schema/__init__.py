@@ -15,13 +15,13 @@ from strawberry.schema.config import StrawberryConfig
 from schema import hooks
 from schema.cache import CacheResponses, ResponseCache
 from schema.documents import DocumentBudget, DocumentCache, Documents, Reader
-from schema.fast import FastExecution, FastPath
+from schema.execution import FastExecution, FastPath
 from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
 from schema.permissions import CheckMutationRoots
 from schema.queries import Query
 from schema.scalars import date_scalar
-from schema.types import AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose
+from schema.types import SHARED_TYPES, AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def build_schema(
     """The served schema; `extensions` are the gateway's own (e.g. request metrics). Without a
     `cache` (or with a zero-byte one) every query executes; `documents` keeps valid documents
     (16 MB when not given); a `reader` with an executor reads long documents off the event loop
-    (without one, every document is read on it); with `fast_path` (True, or the app's FastPath with its counts and strict mode) queries run on schema/fast.py's executor where it
+    (without one, every document is read on it); with `fast_path` (True, or the app's FastPath with its counts and strict mode) queries run on schema/execution's executor where it
     can answer, else on graphql-core (tests compare them)."""
     limits = limits or Limits()
     documents = documents if documents is not None else DocumentCache(max_bytes=16 * 2**20)
@@ -138,7 +138,8 @@ def build_schema(
             CheckMutationRoots,  # before any execution extension: a refusal leaves them nothing to run
             *caching,  # before any execution extension: a hit leaves it nothing to do
             # after the cache: it answers what the cache did not
-            *([partial(FastExecution, fast_path if isinstance(fast_path, FastPath) else None)] if fast_path else []),
+            *([partial(FastExecution, fast_path if isinstance(fast_path, FastPath) else FastPath(shared_types=SHARED_TYPES))]
+              if fast_path else []),
             *extensions,
         ],
         # Suggestions stay on for authenticated callers (GraphiQL users and dashboard authors

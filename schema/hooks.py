@@ -1,7 +1,7 @@
 """The private parts of Strawberry and asyncio the gateway relies on, in one place.
 
 Each hook below is something a public API does not offer (checked on strawberry-graphql
-0.341.2, graphql-core 3.3.2, CPython 3.11): the fast executor (schema/fast.py) builds on
+0.341.2, graphql-core 3.3.2, CPython 3.11): the fast executor (schema/execution/executor.py) builds on
 them, and so do the document checks and the mutation permissions. tests/schema/test_hooks.py
 fails, naming the hook, when an upgrade changes one; then mend it here, not at every use.
 """
@@ -44,6 +44,6 @@ def provided_operation_name(execution_context: Any) -> str | None:
 
 def wait_on(future: asyncio.Future) -> None:
     """Takes over a future a coroutine yielded, as a Task does before waiting on it: the
-    coroutine is stepped by hand (schema/fast.py `await_together`), and asyncio checks that
+    coroutine is stepped by hand (schema/execution/executor.py `await_together`), and asyncio checks that
     whoever resumes it has cleared this flag."""
     future._asyncio_future_blocking = False

@@ -36,48 +36,8 @@ from schema.enums import (
     Sensitivity,
     Severity,
 )
+from schema.execution.batching import batched, shared
 from schema.permissions import deny, hide
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A field that is one DataLoader read: `wrap(await loaders.<loader>.load(key(obj)))`."""
-
-    loader: str
-    key: Callable[[Any], Any]
-    wrap: Callable[[Any], Any]
-
-    async def one(self, info: Info, obj: Any) -> Any:
-        return self.wrap(await getattr(info.context.loaders, self.loader).load(self.key(obj)))
-
-    async def many(self, context: Any, objects: list[Any]) -> list[Any]:
-        """The field for every object at once, one read of the loader (what schema/fast.py
-        calls for a whole level); it shares the DataLoader's cache, so two fields of one
-        loader (an entrustment's purposes and items) read once."""
-        loader = getattr(context.loaders, self.loader)
-        keys = [self.key(obj) for obj in objects]
-        found = dict(zip(unique := list(dict.fromkeys(keys)), await loader.load_many(unique)))
-        return [self.wrap(found[key]) for key in keys]
-
-
-def batched(loader: str, wrap: Callable[[Any], Any], key: Callable[[Any], Any] = lambda obj: obj._row.id):
-    """Makes the decorated stub `async def field(self, info) -> T` resolve as a `Batch`.
-
-    graphql-core calls the resolver per object (the DataLoader still batches the reads);
-    the fast path finds the `Batch` on it and resolves a whole level in one call."""
-    spec = Batch(loader, key, wrap)
-
-    def build(stub: Callable) -> Callable:
-        async def resolve(self, info: Info):
-            return await spec.one(info, self)
-
-        resolve.__name__, resolve.__qualname__, resolve.__doc__ = stub.__name__, stub.__qualname__, stub.__doc__
-        resolve.__module__ = stub.__module__
-        resolve.__annotations__ = dict(stub.__annotations__)
-        resolve.batch = spec
-        return resolve
-
-    return build
 
 
 def _local(info: Info, instant: datetime | None) -> datetime | None:
@@ -474,35 +434,14 @@ class Handling:
         )
 
 
-# The types whose completed answers schema/fast.py reuses across operations: their objects
+# The types whose completed answers the fast executor (schema/execution) reuses across operations: their objects
 # are built by `shared` from rows of the per-version business context, and an answer under
 # them may depend on nothing but the object, the selection's variables, the caller's role and
-# the business date (schema/fast.py keys shared answers by those). A field under them that
+# the business date (schema/execution keys shared answers by those). A field under them that
 # reads more of its context (the caller's name, the request, the time of day) would hand one
 # caller's answer to another: tests/schema/test_fast.py runs every field under these types
 # with a context that refuses anything else.
 SHARED_TYPES = frozenset({"Handling"})
-
-def shared(row: Any, convert: Callable[[Any], Any]) -> Any:
-    """`convert(row)`, built once per row object and kept on the row itself.
-
-    Many answers name the very same rows: handlings are derived from the business context
-    that registry/handling.py keeps per registry version, so every customer's answer names
-    the same contract, party, purpose and item rows, and a data map's thousands of
-    entrustments name the same few purposes and items. Rows are read-only on read paths and
-    GraphQL objects are only read, so sharing is safe; a row read later is a new object, and
-    the conversion lives exactly as long as its row (no table of them anywhere).
-    """
-    memo = row.__dict__.get(_CONVERTED)
-    if memo is None:
-        memo = row.__dict__[_CONVERTED] = {}
-    found = memo.get(convert)
-    if found is None:
-        found = memo[convert] = convert(row)
-    return found
-
-
-_CONVERTED = "_pi_graphql"  # the key, in a row's __dict__, of its GraphQL conversions
 
 
 @strawberry.type(description="A data subject: a customer of a business.")

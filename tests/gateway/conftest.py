@@ -1,7 +1,7 @@
 """API fixtures: the real app over HTTP on a migrated database holding the demo registry.
 
 The apps run the fast path in its strict mode: a read query it steps aside from for a
-reason it does not plan for (schema/fast.py UNPLANNED) fails with an internal error."""
+reason it does not plan for (schema/execution/executor.py UNPLANNED) fails with an internal error."""
 
 from contextlib import asynccontextmanager
 from dataclasses import dataclass

@@ -32,7 +32,8 @@ from schema.context import Caller, Context
 from registry.clock import Clock
 from registry.handling import BusinessContexts
 from schema.types import SHARED_TYPES
-from schema.fast import FastPath, StepAsideRefused, await_together, execute_fast, unplanned_fields
+from schema.execution import FastPath, StepAsideRefused, execute_fast, unplanned_fields
+from schema.execution.executor import await_together
 from schema.ids import encode
 
 LOOSE = Limits(max_depth=30, max_tokens=200_000, max_aliases=500)
@@ -302,7 +303,7 @@ SHARED_DOCUMENT = parse(SHARED_QUERY)  # one parse, as the gateway's parser cach
 @pytest.fixture
 def app_reads():
     """What an app keeps across its operations: the fast path's shared answers and the business contexts."""
-    return FastPath(strict=True), BusinessContexts()
+    return FastPath(strict=True, shared_types=SHARED_TYPES), BusinessContexts()
 
 
 async def fast_answer(schema, database, clock, variables, reads, role=Role.ADMIN):

@@ -6,7 +6,7 @@ subcontractors with their contracts, entrustments, purposes and items) that is a
 completion, about 1.2 s of CPU for a 1.5 MB answer. This executor walks the same
 validated document level by level instead: for each field of a level it resolves every
 object of that level in one loop (`getattr` for a plain field, one read for the whole
-level for a field declared as a `Batch` in schema/types.py, the very Strawberry resolver
+level for a field declared as a `Batch` (schema/execution/batching.py), the very Strawberry resolver
 otherwise, all of a level's resolvers awaited together so the DataLoaders still batch them
 into one query), serializes leaves with the schema's own scalars and enums,
 and builds the answer dictionaries in document order.
@@ -66,7 +66,6 @@ from strawberry.permission import PermissionExtension
 from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from schema import hooks
-from schema.types import SHARED_TYPES
 
 logger = logging.getLogger("pi_gateway.fast_path")
 
@@ -82,7 +81,7 @@ BY_DESIGN = {
     "operation": "no single query operation to run",
 }
 UNPLANNED = {
-    "field": "a field the planner could not plan (see FastPath.unplanned)",
+    "field": "a field the planner could not plan (unplanned_fields)",
     "info": "a resolver asked its info for more than the context",
     "permission": "a permission that is not a plain boolean check",
     "directive": "a directive other than @skip and @include",
@@ -113,9 +112,10 @@ class FastPath:
 
     LOGGED = 1_000  # (operation, reason) pairs remembered for the log-once rule
 
-    def __init__(self, *, enabled: bool = True, strict: bool = False) -> None:
+    def __init__(self, *, enabled: bool = True, strict: bool = False, shared_types: frozenset[str] = frozenset()) -> None:
         self.enabled = enabled
         self.strict = strict
+        self.shared_types = shared_types  # GraphQL types whose answers are reused across operations
         self.fallbacks: dict[str, int] = {}
         self._logged: set[tuple[str, str]] = set()
         self.answers = _SharedAnswers()  # completed answers of shared objects, across operations
@@ -188,7 +188,7 @@ class _Field:
     attribute: Callable[[Any], Any] | None  # a plain field: its attribute
     permissions: tuple[PermissionExtension, ...]
     is_async: bool
-    batch: Any = None  # a resolver marked by schema.types.batched: the whole level in one call
+    batch: Any = None  # a resolver marked by `batched`: the whole level in one call
 
 
 class _Planner:
@@ -395,7 +395,7 @@ class _Run:
                        selection_sets: list[SelectionSetNode]) -> list[dict[str, Any]]:
         """One answer dictionary per source object, its keys in document order; remembered
         for the objects of the types that many operations share."""
-        if self.scope is None or parent.name not in SHARED_TYPES:
+        if self.scope is None or parent.name not in self.fast_path.shared_types:
             return await self._build(parent, sources, selection_sets)
         selections = tuple(selection_sets)
         scope = self._scope_of(selections)
@@ -593,7 +593,7 @@ class _Uses(Visitor):
 class _SharedAnswers:
     """The completed answers of objects many operations share, by object, selection and scope.
 
-    schema.types builds one GraphQL object per row of the business context that
+    `shared` builds one GraphQL object per row of the business context that
     registry/handling.py keeps per registry version (`shared`), and the handlings derived
     from it are shared by every customer in the same situation: a customer's ~400 handlings
     are then the same objects as the last customer's. Their answers are a function of the

@@ -1,0 +1,77 @@
+"""Fields read a level at a time, and GraphQL objects built once per row.
+
+A field declared with `batched` is one DataLoader read: graphql-core calls its resolver per
+object (the DataLoader still batches the reads into one query), and the fast executor
+(schema/execution/executor.py) finds its `Batch` and resolves a whole level in one call.
+`shared` builds a row's GraphQL object once, so answers that name the same rows (every
+customer's handlings name the business context's rows) are built from the same objects.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry.types import Info
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A field that is one DataLoader read: `wrap(await loaders.<loader>.load(key(obj)))`."""
+
+    loader: str
+    key: Callable[[Any], Any]
+    wrap: Callable[[Any], Any]
+
+    async def one(self, info: Info, obj: Any) -> Any:
+        return self.wrap(await getattr(info.context.loaders, self.loader).load(self.key(obj)))
+
+    async def many(self, context: Any, objects: list[Any]) -> list[Any]:
+        """The field for every object at once, one read of the loader (what the executor
+        calls for a whole level); it shares the DataLoader's cache, so two fields of one
+        loader (an entrustment's purposes and items) read once."""
+        loader = getattr(context.loaders, self.loader)
+        keys = [self.key(obj) for obj in objects]
+        found = dict(zip(unique := list(dict.fromkeys(keys)), await loader.load_many(unique)))
+        return [self.wrap(found[key]) for key in keys]
+
+
+def batched(loader: str, wrap: Callable[[Any], Any], key: Callable[[Any], Any] = lambda obj: obj._row.id):
+    """Makes the decorated stub `async def field(self, info) -> T` resolve as a `Batch`.
+
+    graphql-core calls the resolver per object (the DataLoader still batches the reads);
+    the fast path finds the `Batch` on it and resolves a whole level in one call."""
+    spec = Batch(loader, key, wrap)
+
+    def build(stub: Callable) -> Callable:
+        async def resolve(self, info: Info):
+            return await spec.one(info, self)
+
+        resolve.__name__, resolve.__qualname__, resolve.__doc__ = stub.__name__, stub.__qualname__, stub.__doc__
+        resolve.__module__ = stub.__module__
+        resolve.__annotations__ = dict(stub.__annotations__)
+        resolve.batch = spec
+        return resolve
+
+    return build
+
+
+def shared(row: Any, convert: Callable[[Any], Any]) -> Any:
+    """`convert(row)`, built once per row object and kept on the row itself.
+
+    Many answers name the very same rows: handlings are derived from the business context
+    that registry/handling.py keeps per registry version, so every customer's answer names
+    the same contract, party, purpose and item rows, and a data map's thousands of
+    entrustments name the same few purposes and items. Rows are read-only on read paths and
+    GraphQL objects are only read, so sharing is safe; a row read later is a new object, and
+    the conversion lives exactly as long as its row (no table of them anywhere).
+    """
+    memo = row.__dict__.get(_CONVERTED)
+    if memo is None:
+        memo = row.__dict__[_CONVERTED] = {}
+    found = memo.get(convert)
+    if found is None:
+        found = memo[convert] = convert(row)
+    return found
+
+
+_CONVERTED = "_pi_graphql"  # the key, in a row's __dict__, of its GraphQL conversions
