@@ -37,7 +37,7 @@ from registry.models import (
     EntrustmentPurpose,
     Purpose,
 )
-from registry.lookup import purposes_and_items, rows_by_ids
+from registry.lookup import purposes_and_items
 from registry.pages import group_by
 from registry.validation import (
     check_version,
@@ -290,11 +290,6 @@ async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id", 
     if entrustment is None:
         raise NotFound(f"no entrustment {id}", field=field)
     return entrustment
-
-
-async def contracts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Contract]:
-    """The contracts found among `ids` (an unknown id is simply absent)."""
-    return await rows_by_ids(session, Contract, ids)
 
 
 async def contracts_of_subcontractors(

@@ -130,12 +130,6 @@ async def list_customers(
     return await paginate(session, stmt, first=first, after_id=after_id, id_col=Customer.id)
 
 
-async def customers_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Customer]:
-    """The customers found among `ids` (an unknown id is simply absent)."""
-    rows = await session.exec(select(Customer).where(Customer.id.in_(set(ids))))
-    return {row.id: row for row in rows}
-
-
 async def held_items(session: AsyncSession, customer_ids: Iterable[int]) -> dict[int, list[DataItem]]:
     """The data items held for each customer, by id."""
     ids = list(customer_ids)

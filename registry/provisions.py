@@ -209,10 +209,6 @@ async def provisions_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[i
     return await rows_by_ids(session, Provision, ids)
 
 
-async def records_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, ProvisionRecord]:
-    return await rows_by_ids(session, ProvisionRecord, ids)
-
-
 async def provisions_of_recipients(
     session: AsyncSession, recipient_ids: Iterable[int]
 ) -> dict[int, list[Provision]]:

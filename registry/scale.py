@@ -265,7 +265,7 @@ class _World:
     # --- subcontractors, assessments, contracts, entrustments ---------------------------
 
     async def write_subcontractors(self, bulk: _Bulk, total: int, report: Progress) -> None:
-        rng, today = self.rng, self.today
+        rng = self.rng
         statuses = rng.choices([s for s, _ in STATUS_MIX], [w for _, w in STATUS_MIX], k=total + 1)
         parents, depth, consenting = self._chains(total, statuses)
         subs, assessments, contracts = [], [], []

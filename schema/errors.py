@@ -9,7 +9,7 @@ decided here.
 import strawberry
 from graphql import GraphQLError
 
-from registry.errors import InvalidInput, RegistryError
+from registry.errors import RegistryError
 from schema.enums import ErrorCode
 
 
@@ -27,7 +27,3 @@ def user_errors(error: RegistryError) -> list[UserError]:
 def bad_argument(message: str, field: str) -> GraphQLError:
     """A malformed argument of a read (a forged ID, a bad cursor): a clear GraphQL error."""
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "field": field})
-
-
-def invalid_id(field: str, type_name: str) -> InvalidInput:
-    return InvalidInput(f"{field} is not the ID of a {type_name}", field=field)

@@ -8,6 +8,7 @@ from registry import contracts
 from registry.contract_status import effective_status
 from registry.contracts import ALLOWED_TRANSITIONS, REQUIRED_CLAUSES
 from registry.enums import AssessmentResult, ContractClause, ContractStatus
+from registry.lookup import rows_by_ids
 from registry.errors import (
     Duplicate,
     InvalidInput,
@@ -434,5 +435,5 @@ async def test_a_subcontractors_contracts_and_a_contracts_entrustments_are_read_
         con.id
     ]
     assert (await contracts.entrustments_of(session, [con.id, 404])) == {con.id: [ent], 404: []}
-    assert (await contracts.contracts_by_ids(session, [con.id, 404])) == {con.id: con}
+    assert (await rows_by_ids(session, Contract, [con.id, 404])) == {con.id: con}  # as the DataLoader reads
     assert (await contracts.get_entrustment(session, ent.id)).contract_id == con.id

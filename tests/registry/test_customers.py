@@ -137,7 +137,6 @@ async def test_a_customer_is_found_by_business_and_reference(session):
     assert await customers.find_customer(session, 404) is None
     with pytest.raises(NotFound):
         await customers.get_customer(session, 404)
-    assert await customers.customers_by_ids(session, [cust.id, 404]) == {cust.id: cust}
 
 
 async def test_customers_are_listed_by_business_and_status(session):

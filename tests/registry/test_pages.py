@@ -9,7 +9,8 @@ from sqlmodel import select
 from registry import businesses, contracts, customers, provisions, requests, subcontractors
 from registry.enums import RequestKind
 from registry.errors import InvalidInput
-from registry.models import Subcontractor
+from registry.lookup import rows_by_ids
+from registry.models import Contract, Customer, Subcontractor
 from registry.pages import group_by, paginate
 from tests import factories
 
@@ -94,17 +95,27 @@ async def _world(session, clock, n):
     return keys
 
 
+def _rows_of(model):
+    """`rows_by_ids` for one table, as the node DataLoaders call it."""
+
+    async def fetch(session, ids):
+        return await rows_by_ids(session, model, ids)
+
+    fetch.__name__ = f"rows_by_ids[{model.__name__}]"
+    return fetch
+
+
 BATCHED = [
     (businesses.purposes_of, "business"),
     (businesses.data_items_of, "business"),
     (subcontractors.subcontractors_by_ids, "sub"),
     (subcontractors.management_systems, "sub"),
     (contracts.contracts_of_subcontractors, "sub"),
-    (contracts.contracts_by_ids, "contract"),
+    (_rows_of(Contract), "contract"),
     (contracts.entrustments_of, "contract"),
     (contracts.entrustment_links, "entrustment"),
     (customers.held_items, "customer"),
-    (customers.customers_by_ids, "customer"),
+    (_rows_of(Customer), "customer"),
     (requests.requests_of, "customer"),
     (provisions.records_of_customers, "customer"),
     (provisions.provisions_of_recipients, "recipient"),
