@@ -214,18 +214,14 @@ class Subcontractor(Node, Party):
         )
 
     @strawberry.field(description="The subcontractor that re-entrusted to this one; null when entrusted by the business.")
-    async def parent(self, info: Info) -> "Subcontractor | None":
-        if self._row.parent_id is None:
-            return None
-        return Subcontractor.from_row(await info.context.loaders.subcontractor.load(self._row.parent_id))
+    @batched("subcontractor", lambda row: Subcontractor.from_row(row), key=lambda obj: obj._row.parent_id)
+    async def parent(self, info: Info) -> "Subcontractor | None": ...
 
     @strawberry.field(description="Certifications and the latest assessment.")
-    async def management_system(self, info: Info) -> ManagementSystem:
-        system = await info.context.loaders.management_system.load(self._row.id)
-        return ManagementSystem(
-            certifications=list(system.certifications), assessment_result=system.assessment_result,
-            last_assessed_on=system.last_assessed_on, next_assessment_due_on=system.next_assessment_due_on,
-        )
+    @batched("management_system", lambda system: ManagementSystem(
+        certifications=list(system.certifications), assessment_result=system.assessment_result,
+        last_assessed_on=system.last_assessed_on, next_assessment_due_on=system.next_assessment_due_on))
+    async def management_system(self, info: Info) -> ManagementSystem: ...
 
     @strawberry.field(description="Its contracts with any business.")
     @batched("contracts_of_subcontractor", lambda rows: [Contract.from_row(r) for r in rows])
@@ -318,9 +314,8 @@ class ThirdPartyRecipient(Node, Party):
                    kind=row.kind, _row=row)
 
     @strawberry.field
-    async def provisions(self, info: Info) -> list["Provision"]:
-        rows = await info.context.loaders.provisions_of_recipient.load(self._row.id)
-        return [Provision.from_row(r) for r in rows]
+    @batched("provisions_of_recipient", lambda rows: [Provision.from_row(r) for r in rows])
+    async def provisions(self, info: Info) -> list["Provision"]: ...
 
 
 @strawberry.type(description="Which items a business provides to a recipient, for which purposes, on which basis.")
@@ -334,22 +329,20 @@ class Provision(Node):
         return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, active=row.active, _row=row)
 
     @strawberry.field
-    async def recipient(self, info: Info) -> ThirdPartyRecipient:
-        return ThirdPartyRecipient.from_row(await info.context.loaders.recipient.load(self._row.recipient_id))
+    @batched("recipient", lambda row: ThirdPartyRecipient.from_row(row), key=lambda obj: obj._row.recipient_id)
+    async def recipient(self, info: Info) -> ThirdPartyRecipient: ...
 
     @strawberry.field
-    async def business(self, info: Info) -> Business:
-        return Business.from_row(await info.context.loaders.business.load(self._row.business_id))
+    @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
+    async def business(self, info: Info) -> Business: ...
 
     @strawberry.field
-    async def data_items(self, info: Info) -> list[DataItem]:
-        _, items = await info.context.loaders.provision_links.load(self._row.id)
-        return _items(items)
+    @batched("provision_links", lambda links: _items(links[1]))
+    async def data_items(self, info: Info) -> list[DataItem]: ...
 
     @strawberry.field
-    async def purposes(self, info: Info) -> list[Purpose]:
-        purposes, _ = await info.context.loaders.provision_links.load(self._row.id)
-        return _purposes(purposes)
+    @batched("provision_links", lambda links: _purposes(links[0]))
+    async def purposes(self, info: Info) -> list[Purpose]: ...
 
 
 @strawberry.type(description="The APPI Art. 29 record of one provision, kept until retainUntil (3 years).")
@@ -364,16 +357,16 @@ class ProvisionRecord(Node):
                    retain_until=row.retain_until, _row=row)
 
     @strawberry.field
-    async def provision(self, info: Info) -> Provision:
-        return Provision.from_row(await info.context.loaders.provision.load(self._row.provision_id))
+    @batched("provision", lambda row: Provision.from_row(row), key=lambda obj: obj._row.provision_id)
+    async def provision(self, info: Info) -> Provision: ...
 
     @strawberry.field
-    async def customer(self, info: Info) -> "Customer":
-        return Customer.from_row(await info.context.loaders.customer.load(self._row.customer_id))
+    @batched("customer", lambda row: Customer.from_row(row), key=lambda obj: obj._row.customer_id)
+    async def customer(self, info: Info) -> "Customer": ...
 
     @strawberry.field
-    async def data_items(self, info: Info) -> list[DataItem]:
-        return _items(await info.context.loaders.record_items.load(self._row.id))
+    @batched("record_items", lambda rows: _items(rows))
+    async def data_items(self, info: Info) -> list[DataItem]: ...
 
 
 @strawberry.type(description="A customer's request about their personal data (seed sections 8 and 10).")
@@ -395,8 +388,8 @@ class DataSubjectRequest(Node):
         return self._row.note
 
     @strawberry.field
-    async def customer(self, info: Info) -> "Customer":
-        return Customer.from_row(await info.context.loaders.customer.load(self._row.customer_id))
+    @batched("customer", lambda row: Customer.from_row(row), key=lambda obj: obj._row.customer_id)
+    async def customer(self, info: Info) -> "Customer": ...
 
     @strawberry.field
     def received_at(self, info: Info) -> datetime:
@@ -467,8 +460,8 @@ class Customer(Node):
         return self._row.email
 
     @strawberry.field
-    async def business(self, info: Info) -> Business:
-        return Business.from_row(await info.context.loaders.business.load(self._row.business_id))
+    @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
+    async def business(self, info: Info) -> Business: ...
 
     @strawberry.field(description="The items held for this customer.")
     @batched("held_items", lambda rows: _items(rows))
@@ -486,9 +479,8 @@ class Customer(Node):
         return [shared(h, Handling.from_result) for h in results]  # derived handlings are shared too
 
     @strawberry.field
-    async def requests(self, info: Info) -> list[DataSubjectRequest]:
-        rows = await info.context.loaders.requests_of_customer.load(self._row.id)
-        return [DataSubjectRequest.from_row(r) for r in rows]
+    @batched("requests_of_customer", lambda rows: [DataSubjectRequest.from_row(r) for r in rows])
+    async def requests(self, info: Info) -> list[DataSubjectRequest]: ...
 
     @strawberry.field(description="The answer to the customer's disclosure request on `asOf` (default today): data "
                                   "held, who handles it, provision records (APPI Art. 33 and 33(5)), requests. "
@@ -502,9 +494,8 @@ class Customer(Node):
         return await info.context.run(render_disclosure, self._row.id, as_of=day, fmt=fmt)
 
     @strawberry.field(description="APPI Art. 29 records of provisions of this customer's data.")
-    async def provision_records(self, info: Info) -> list[ProvisionRecord]:
-        rows = await info.context.loaders.records_of_customer.load(self._row.id)
-        return [ProvisionRecord.from_row(r) for r in rows]
+    @batched("records_of_customer", lambda rows: [ProvisionRecord.from_row(r) for r in rows])
+    async def provision_records(self, info: Info) -> list[ProvisionRecord]: ...
 
 
 @strawberry.type(description="Something in the registry that needs attention, and what to do about it.")

@@ -16,14 +16,16 @@ from strawberry.types import Info
 
 @dataclass(frozen=True)
 class Batch:
-    """A field that is one DataLoader read: `wrap(await loaders.<loader>.load(key(obj)))`."""
+    """A field that is one DataLoader read: `wrap(await loaders.<loader>.load(key(obj)))`, and
+    null when the key is (a subcontractor without a parent)."""
 
     loader: str
     key: Callable[[Any], Any]
     wrap: Callable[[Any], Any]
 
     async def one(self, info: Info, obj: Any) -> Any:
-        return self.wrap(await getattr(info.context.loaders, self.loader).load(self.key(obj)))
+        key = self.key(obj)
+        return None if key is None else self.wrap(await getattr(info.context.loaders, self.loader).load(key))
 
     async def many(self, context: Any, objects: list[Any]) -> list[Any]:
         """The field for every object at once, one read of the loader (what the executor
@@ -31,8 +33,9 @@ class Batch:
         loader (an entrustment's purposes and items) read once."""
         loader = getattr(context.loaders, self.loader)
         keys = [self.key(obj) for obj in objects]
-        found = dict(zip(unique := list(dict.fromkeys(keys)), await loader.load_many(unique)))
-        return [self.wrap(found[key]) for key in keys]
+        unique = [key for key in dict.fromkeys(keys) if key is not None]
+        found = dict(zip(unique, await loader.load_many(unique)))
+        return [None if key is None else self.wrap(found[key]) for key in keys]
 
 
 def batched(loader: str, wrap: Callable[[Any], Any], key: Callable[[Any], Any] = lambda obj: obj._row.id):
