@@ -1,8 +1,8 @@
 """How one gateway process keeps its memory bounded when clients send large requests.
 
 A request may carry up to `max_body_bytes` (2 MB): a long string literal, 1 MB of variables.
-Two things made such requests pile up (issue 10: 1,600 large documents took a worker from
-402 MB to 5.4 GB; the bench's abuse phase showed 1 MB requests holding 600 MB to 1.2 GB):
+Two things made such requests pile up, a worker growing by gigabytes under a stream of large
+documents (issue 10; the figures are in bench/RESULTS.md):
 - Python frees an object graph that refers to itself only when the cyclic collector runs,
   and it counts allocations, not bytes: a few hundred requests' bodies wait in garbage the
   collector has no reason to visit yet (the gateway tunes it to run rarely, see
@@ -25,13 +25,13 @@ LARGE_BODY = 64 * 1024
 def tune_garbage_collector() -> None:
     """Fewer, cheaper collections for a server that builds large answers.
 
-    A data-map answer allocates ~150,000 small objects; at CPython's default threshold of 700
+    A data-map answer allocates a great many small objects; at CPython's default threshold of 700
     allocations the young generation is collected hundreds of times per answer and survivors
     climb into older generations that are rescanned with everything loaded at start-up. Freezing
     what exists once the app has started (modules, schema, settings) removes it from every scan,
-    and a threshold of 20,000 makes young collections rarer: in-process, the data map at 1,000
-    subcontractors took 25-30% less CPU in paired runs. Objects are still collected; only how
-    often the collector runs changes.
+    and a threshold of 20,000 makes young collections rarer: the data map takes noticeably less CPU
+    (paired runs: bench/RESULTS.md). Objects are still collected; only how often the collector
+    runs changes.
     """
     gc.collect()
     gc.freeze()

@@ -6,10 +6,9 @@ unknown time zone) are refused at start-up with a validation error naming the se
 than discovered on the first request. The request-limit defaults are the ones DESIGN.md
 demands as the loosest acceptable; the rate limit (600 a minute, bursts of 100, per token)
 is well above what a dashboard polling every second needs. The response cache (32 MB of
-answers per process, `PI_GATEWAY_RESPONSE_CACHE_MB`, 0 turns it off) holds about twenty
-data maps of 1.5 MB, or some 180 customers' handlings (about 180 KB each at 1,000
-subcontractors): at 64 MB the bench's worker peaked at 330 MB, above the 300 MB issue 7
-allows (bench/RESULTS.md has the figure at this default).
+answers per process, `PI_GATEWAY_RESPONSE_CACHE_MB`, 0 turns it off) holds many data-map
+and handling answers; at twice that the bench's worker went above the memory issue 7 allows
+(bench/RESULTS.md has the figures, at this default too).
 """
 
 from datetime import date
@@ -36,9 +35,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_depth: int = Field(default=15, ge=1)
     max_aliases: int = Field(default=50, ge=1)
-    # a document's lexical tokens and characters: parsing runs on the event loop, ~5 us a token and
-    # ~0.4 us a character of a string literal, so these bound what one request can block the others
-    # for (issue 10's bench: bench/RESULTS.md); GraphiQL's introspection query has 183 tokens
+    # a document's lexical tokens and characters: parsing runs on the event loop and its cost grows
+    # with both (a string literal's characters too), so these bound what one request can block the
+    # others for (issue 10's bench: bench/RESULTS.md); GraphiQL's introspection query has 183 tokens
     max_tokens: int = Field(default=2_000, ge=1)
     max_document_chars: int = Field(default=16_384, ge=1)
     max_fields: int = Field(default=2_000, ge=1)  # fields selected, fragments expanded, checked before validation

@@ -30,8 +30,8 @@ async def linked(
     purposes by ordinal and everything else by id.
 
     Two queries: the link pairs, then the distinct targets. Thousands of owners name the
-    same few purposes and items; joining would build a row object per link (the data map's
-    8,000 links cost ~100 ms that way), while the pairs are plain tuples.
+    same few purposes and items; joining would build a row object per link, a large share of
+    the data map's time, while the pairs are plain tuples.
     """
     ids = list(owner_ids)
     pairs = (await session.exec(select(owner_col, target_col).where(owner_col.in_(set(ids))))).all()

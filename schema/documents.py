@@ -2,9 +2,9 @@
 
 Parsing and validation cannot be interrupted, so a client could otherwise stall every other
 client with one document (issue 10): graphql-core's overlapping-fields rule compares every
-pair of fields sharing a response name, so ~1,100 repeats of one field cost seconds of CPU,
-and every changed string defeats a cache. Each document therefore passes three bounds, each
-cheap and each before the costly step:
+pair of fields sharing a response name, so a short document repeating one field costs
+seconds of CPU, and every changed string defeats a cache. Each document therefore passes
+three bounds, each cheap and each before the costly step:
 - its length in characters (`max_chars`), checked before parsing, and its lexical tokens
   (`max_tokens`), which graphql-core's parser counts as it reads;
 - a budget checked on the parsed tree in one walk, before graphql-core's rules: the fields
@@ -18,8 +18,8 @@ rate limit (gateway/limits.py), so that a token sending documents that are costl
 gets fewer of them through, whatever limit each stays under; a cached document costs nothing.
 
 Valid documents are kept by query text in a cache bounded in bytes, not entries: a
-document's parsed tree takes about 550 bytes per token (measured with tracemalloc on
-graphql-core 3.3), so 1,024 entries could hold gigabytes where 16 MB hold a few hundred
+document's parsed tree grows with its tokens (measured with tracemalloc: bench/RESULTS.md),
+so a bound of a thousand entries could hold gigabytes where 16 MB hold a few hundred
 ordinary queries. Refused documents are not kept: a client sending new ones each time gains
 nothing but its own refusals.
 """
