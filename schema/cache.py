@@ -1,6 +1,6 @@
 """The response cache: a read query's answer, reused until the registry changes.
 
-Dashboards send the same few queries all day (the data map is 1.5 MB of JSON built from
+Dashboards send the same few queries all day (the data map is megabytes of JSON built from
 thousands of rows), and the registry changes far less often than it is read. An answer is
 reused only while the registry version (registry/version.py) it was computed at is the one
 the next caller's read session sees, so a write through any worker or host makes every
@@ -14,7 +14,7 @@ that mentions it is cached per caller name too. Only queries are cached, and onl
 without errors. The cache is bounded in bytes of JSON and evicts the least recently used.
 
 An entry is the answer's `data` already encoded as JSON: its size is then what it holds (the
-same answer as Python objects takes four times as much), and a hit costs no decoding. A hit's
+same answer as Python objects takes several times as much), and a hit costs no decoding. A hit's
 `data` is that JSON as an `orjson.Fragment`, which orjson writes out as it is; the gateway's
 view encodes its responses with orjson (gateway/graphql_view.py).
 """
