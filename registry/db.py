@@ -9,6 +9,7 @@ SQLite (they are off by default there).
 A session opened with `write=True` is a `WriterSession`: its commit raises the registry
 version (registry/version.py) in the same transaction, so every cache keyed on the version
 is invalidated by the write itself, whichever service made it and however it failed to say so.
+`Database.latest_version` reads the newest committed version without a session.
 """
 
 from collections.abc import AsyncIterator
@@ -29,6 +30,10 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def is_in_memory(url: str) -> bool:
+    return ":memory:" in url or "mode=memory" in url
+
+
 def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> AsyncEngine:
     """An async engine for `url`; on SQLite, `immediate` makes every transaction a writer's.
 
@@ -36,7 +41,7 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
     registry's input, a customer's name or email among them, and no log may hold those."""
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
-    in_memory = ":memory:" in url or "mode=memory" in url
+    in_memory = is_in_memory(url)
     engine = create_async_engine(
         url,
         echo=echo,
@@ -63,6 +68,23 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def latest_reader(url: str, engine: AsyncEngine) -> version.SQLiteLatest | version.PostgresLatest | None:
+    """What reads the newest version on `url` outside the engine's sessions; None in memory,
+    where the database is the engine's one connection."""
+    if is_sqlite(url):
+        return None if is_in_memory(url) else version.SQLiteLatest(engine.url.database)
+    _, options = engine.dialect.create_connect_args(engine.url)
+    for sqlalchemy_only in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
+        options.pop(sqlalchemy_only, None)
+
+    async def connect():
+        import asyncpg
+
+        return await asyncpg.connect(**options)
+
+    return version.PostgresLatest(connect)
 
 
 class WriterSession(Session):
@@ -103,6 +125,7 @@ class Database:
     reader: AsyncEngine
     writer: AsyncEngine
     _makers: dict[bool, async_sessionmaker[AsyncSession]] = field(init=False, repr=False)
+    _latest: version.SQLiteLatest | version.PostgresLatest | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         snapshots = self.reader if is_sqlite(self.url) else self.reader.execution_options(
@@ -114,10 +137,11 @@ class Database:
             )
             for write in (False, True)
         }
+        self._latest = latest_reader(self.url, self.reader)
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> "Database":
-        if is_sqlite(url) and (":memory:" in url or "mode=memory" in url):
+        if is_sqlite(url) and is_in_memory(url):
             # one in-memory database must be one engine, or each would see its own
             engine = create_engine(url, immediate=True, echo=echo)
             return cls(url, engine, engine)
@@ -133,11 +157,18 @@ class Database:
         async with self.sessions(write=write)() as session:
             yield session
 
+    async def latest_version(self) -> int | None:
+        """The newest committed registry version, read without a session (registry/version.py);
+        None when it cannot be read so (an in-memory database, a failed read): a session can."""
+        return await self._latest.read() if self._latest else None
+
     async def ping(self) -> None:
         async with self.reader.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._latest:
+            await self._latest.close()
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()

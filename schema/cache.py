@@ -1,11 +1,14 @@
 """The response cache: a read query's answer, reused until the registry changes.
 
 Dashboards send the same few queries all day (the data map is megabytes of JSON built from
-thousands of rows), and the registry changes far less often than it is read. An answer is
-reused only while the registry version (registry/version.py) it was computed at is the one
-the next caller's read session sees, so a write through any worker or host makes every
-process's entries unusable at once; a process keeps the entries of the newest version it
-has seen and drops the rest.
+thousands of rows), and the registry changes far less often than it is read. Each query
+reads the registry version first (the context's `registry_version`: the newest committed
+one, without opening a session, registry/version.py). An answer is kept under that version,
+and its data, read afterwards, is of that version or newer; it is reused only by a query that
+reads the same version, which is at least that of every write committed before it asked. So
+a write through any worker or host makes every process's entries unusable at once, and a hit
+opens no database session; a process keeps the entries of the newest version it has seen
+and drops the rest.
 
 An answer is reused only for the same query text, operation name, variables, caller role
 and business date: what a caller may see depends on its role (personal data is null without

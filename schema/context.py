@@ -4,8 +4,9 @@ It carries the caller (already authenticated by the gateway), the registry's clo
 policy values, and one database session opened lazily on first use and closed when the
 operation ends. Writes run in their own write session; after each write the read
 session and the DataLoader caches are dropped, so what a mutation returns is read fresh.
-The registry version (registry/version.py) is read at most once per read session, and
-afresh after a write, since the write raised it.
+The registry version (registry/version.py) is the newest committed one, read without a
+session, while the operation has no read session yet, else the one its session sees (read at
+most once per read session, and afresh after a write, since the write raised it).
 """
 
 import asyncio
@@ -73,7 +74,14 @@ class Context:
         return self._session
 
     async def registry_version(self) -> int:
-        """The registry version the read session sees: what it reads is of that version."""
+        """A registry version at least as new as every write committed before this call, and no
+        newer than what the operation reads: before the read session opens, the newest committed
+        one (the session's snapshot, taken later, is of that version or newer); after, the one
+        the session sees."""
+        if self._session is None:
+            latest = await self.database.latest_version()
+            if latest is not None:
+                return latest
         return await self.run(version.current)
 
     async def run(self, read: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
+from registry import version
 from registry.clock import Clock
 from registry.enums import Role
 from schema import build_schema
@@ -102,13 +103,13 @@ def test_the_bare_schema_and_a_zero_byte_cache_cache_nothing():
 # --- Through the schema -------------------------------------------------------------------
 
 
-async def test_a_hit_answers_identically_with_no_sql_but_the_version_read(schema, db, clock, customer_id, cache):
+async def test_a_hit_answers_identically_without_a_session(schema, db, clock, customer_id, cache):
     first = data(await run(schema, db, clock, CUSTOMER, {"id": customer_id}))
     with Statements(db.reader, db.writer) as statements:
         again = data(await run(schema, db, clock, CUSTOMER, {"id": customer_id}))
     assert again == first == {"customer": {"externalRef": first["customer"]["externalRef"],
                                            "displayName": "Hanako Yamada"}}
-    assert statements.count == 1
+    assert statements.count == 0  # the version is read outside the engines' sessions
     assert (cache.stats().hits, cache.stats().misses) == (1, 1)
 
 
@@ -158,6 +159,29 @@ async def test_mutations_are_not_cached_and_the_next_query_sees_them(schema, db,
     assert (cache.stats().hits, cache.stats().misses) == (0, 1)  # mutations are never looked up
     assert data(await run(schema, db, clock, SUBCONTRACTORS))["subcontractors"]["totalCount"] == before + 2
     assert (cache.stats().hits, cache.stats().entries) == (0, 1)  # the older version's answer is gone
+
+
+async def test_without_a_latest_version_the_context_reads_the_one_its_session_sees(db, clock, monkeypatch):
+    async def unreadable() -> None:
+        return None
+
+    monkeypatch.setattr(db, "latest_version", unreadable)
+    context = Context(database=db, clock=clock, caller=Caller("test", Role.ADMIN))
+    with Statements(db.reader) as statements:
+        assert await context.registry_version() == 0
+    assert statements.count == 1
+    await context.finish()
+
+
+async def test_once_the_read_session_is_open_the_version_is_the_one_it_sees(db, clock):
+    context = Context(database=db, clock=clock, caller=Caller("test", Role.ADMIN))
+    assert await context.run(version.current) == 0  # the read session's snapshot is taken
+    async with db.session(write=True) as session:
+        await f.subcontractor(session)
+        await session.commit()
+    assert await db.latest_version() == 1
+    assert await context.registry_version() == 0  # what the operation reads is of version 0
+    await context.finish()
 
 
 async def test_a_mutation_payload_reads_after_its_write(db, clock):
