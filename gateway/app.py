@@ -12,10 +12,11 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from gateway.auth import Authenticator
+from gateway.edge import Edge
 from gateway.graphql_view import GraphQLView
-from gateway.limits import RateLimit, RateLimiter
+from gateway.limits import RateLimiter
 from gateway.memory import LargeBodies, return_large_blocks, tune_garbage_collector
-from gateway.observability import Metrics, Observability, OperationFacts, configure_logging, metrics_endpoint
+from gateway.observability import Metrics, OperationFacts, configure_logging, metrics_endpoint
 from gateway.web import web_routes
 from gateway.settings import Settings, load_settings
 from registry import notice
@@ -100,7 +101,7 @@ def create_app(
             Route("/metrics", metrics_endpoint(metrics)),
             *web_routes(),
         ],
-        middleware=[Middleware(Observability, metrics=metrics), Middleware(RateLimit, limiter=limiter)],
+        middleware=[Middleware(Edge, metrics=metrics, limiter=limiter)],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )

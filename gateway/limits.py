@@ -3,7 +3,8 @@
 Each token may send `burst` requests at once and then `per_minute` a minute on average.
 Buckets are keyed by the token's hash (never the secret) and forgotten when full again,
 so memory stays bounded by the tokens active in the last few seconds; with several
-worker processes each enforces the limit on its own share of requests.
+worker processes each enforces the limit on its own share of requests. The gateway's edge
+(gateway/edge.py) applies it to every GraphQL request: `admit`, then `charge_document`.
 """
 
 import math
@@ -11,11 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from registry.tokens import hash_token
 
 
 @dataclass
@@ -80,53 +77,34 @@ DOCUMENT_SECONDS_PER_REQUEST = 0.002
 MAX_DOCUMENT_CHARGE = 10  # requests: the costliest document within the limits takes ~20 ms to read
 
 
-class RateLimit:
-    """ASGI middleware: each bearer token's GraphQL requests pass its bucket, or get HTTP 429.
+def admit(limiter: RateLimiter, key: str, body_bytes: int) -> float:
+    """Let one request of the token whose hash is `key` in, or not: 0 when it may pass, else
+    the seconds until it may (the request is then answered 429 and costs nothing).
 
-    It runs before authentication, keyed by the hash of whatever token was sent, so a flood
-    costs no database query; requests without a token (the GraphiQL page, 401s) pass.
-
-    A request costs one from the bucket, plus one for every 64 KB of its body, plus one for
-    every 2 ms of CPU its document took to parse and validate (schema/documents.py notes it
-    on the request's state; ten at most). What a request costs the server grows with both,
-    and cannot be interrupted: issue 10's bench measured a bystander's p99 at 6 to 10 times its
-    value alone while three tokens spent their bursts on megabyte bodies and documents at the
+    The rate limit runs before authentication, keyed by the hash of whatever token was sent,
+    so a flood costs no database query; requests without a token (the GraphiQL page, 401s)
+    are not limited. A request costs one from the bucket, plus one for every 64 KB of its
+    body, plus (`charge_document`, once answered) one for every 2 ms of CPU its document
+    took to parse and validate. What a request costs the server grows with both, and cannot
+    be interrupted: issue 10's bench measured a bystander's p99 at 6 to 10 times its value
+    alone while three tokens spent their bursts on megabyte bodies and documents at the
     limits, and under twice with these charges. Dashboards send small bodies and documents
     that are cached after their first request: each costs one.
     """
-
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, path: str = "/graphql"):
-        self.app = app
-        self.limiter = limiter
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            return await self.app(scope, receive, send)
-        secret = _bearer_secret(Headers(scope=scope).get("authorization"))
-        if not secret:
-            return await self.app(scope, receive, send)
-        key = hash_token(secret)
-        wait = self.limiter.acquire(key)
-        if wait > 0:
-            return await too_many_requests(wait)(scope, receive, send)
-        body = _content_length(scope)
-        if body >= BODY_BYTES_PER_REQUEST:
-            self.limiter.charge(key, body // BODY_BYTES_PER_REQUEST)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            seconds = scope.get("state", {}).get("document_seconds", 0.0)
-            if seconds >= DOCUMENT_SECONDS_PER_REQUEST:  # capped: a garbage collection may fall inside
-                self.limiter.charge(key, min(MAX_DOCUMENT_CHARGE, seconds // DOCUMENT_SECONDS_PER_REQUEST))
+    wait = limiter.acquire(key)
+    if wait == 0.0 and body_bytes >= BODY_BYTES_PER_REQUEST:
+        limiter.charge(key, body_bytes // BODY_BYTES_PER_REQUEST)
+    return wait
 
 
-def _content_length(scope: Scope) -> int:
-    value = Headers(scope=scope).get("content-length") or ""
-    return int(value) if value.isdigit() else 0
+def charge_document(limiter: RateLimiter, key: str, seconds: float) -> None:
+    """Bill the CPU a request's document took to read (schema/documents.py notes it on the
+    request's state), capped: a garbage collection may fall inside the measure."""
+    if seconds >= DOCUMENT_SECONDS_PER_REQUEST:
+        limiter.charge(key, min(MAX_DOCUMENT_CHARGE, seconds // DOCUMENT_SECONDS_PER_REQUEST))
 
 
-def _bearer_secret(authorization: str | None) -> str | None:
+def bearer_secret(authorization: str | None) -> str | None:
     scheme, _, secret = (authorization or "").strip().partition(" ")
     return secret.strip() or None if scheme.lower() == "bearer" else None
 

@@ -10,19 +10,18 @@ than with prometheus_client, so the gateway needs no extra runtime dependency: r
 their latency by operation, GraphQL errors by code, and the database pools.
 """
 
-import json
+import bisect
+import itertools
 import logging
+import os
 import re
 import sys
-import time
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 
-from starlette.datastructures import Headers, MutableHeaders
+import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 logger = logging.getLogger("pi_gateway.access")
@@ -94,10 +93,8 @@ class Metrics:
         self._requests[(path, operation, str(status))] += 1
         for code in error_codes:
             self._errors[(operation, code)] += 1
-        series = self._latency.setdefault(operation, [0.0] * (len(BUCKETS) + 2))
-        for index, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                series[index] += 1
+        series = self._latency.get(operation) or self._latency.setdefault(operation, [0.0] * (len(BUCKETS) + 3))
+        series[bisect.bisect_left(BUCKETS, seconds)] += 1  # the first bucket it falls in (the last: +Inf only)
         series[-2] += 1  # count
         series[-1] += seconds  # sum
 
@@ -115,7 +112,8 @@ class Metrics:
         lines += ["# HELP pi_gateway_request_duration_seconds Request latency by GraphQL operation name.",
                   "# TYPE pi_gateway_request_duration_seconds histogram"]
         for operation, series in sorted(self._latency.items()):
-            for bound, count in zip([*map(str, BUCKETS), "+Inf"], [*series[:len(BUCKETS)], series[-2]]):
+            cumulative = list(itertools.accumulate(series[:len(BUCKETS)]))
+            for bound, count in zip([*map(str, BUCKETS), "+Inf"], [*cumulative, series[-2]]):
                 lines.append(f"pi_gateway_request_duration_seconds_bucket{_labels(operation=operation, le=bound)} {count:g}")
             lines.append(f"pi_gateway_request_duration_seconds_count{_labels(operation=operation)} {series[-2]:g}")
             lines.append(f"pi_gateway_request_duration_seconds_sum{_labels(operation=operation)} {series[-1]:.6f}")
@@ -173,48 +171,25 @@ def metrics_endpoint(metrics: Metrics):
     return endpoint
 
 
-def request_id_from(scope: Scope) -> str:
-    """The client's X-Request-ID when it is a sane token, else a fresh one."""
-    sent = Headers(scope=scope).get(REQUEST_ID_HEADER)
-    return sent if sent and _SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+def request_id(sent: str | None) -> str:
+    """The client's X-Request-ID when it is a sane token, else a fresh one (32 hex digits)."""
+    return sent if sent and _SANE_REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
 
 
-class Observability:
-    """ASGI middleware: request ID in, request ID out, one log line and the metrics per request."""
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics):
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id = request_id_from(scope)
-        started, status = time.perf_counter(), 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            self._record(scope, state, status, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, state: dict, status: int, seconds: float) -> None:
-        path = scope["path"]
-        path = path if path in KNOWN_PATHS else "/notice/{code}" if path.startswith("/notice/") else "(other)"
-        operation = self.metrics.operation_label(state.get("operation_name"))
-        caller = state.get("caller")
-        codes = state.get("error_codes", [])
-        self.metrics.observe(path=path, operation=operation, status=status, seconds=seconds, error_codes=codes)
-        logger.info(json.dumps({
-            "event": "request", "request_id": state["request_id"], "method": scope["method"], "path": path,
+def record_request(metrics: Metrics, *, method: str, path: str, status: int, seconds: float, state: dict) -> None:
+    """A finished request's metrics and its log line; `state` is what the request noted on the
+    way (its request ID, caller, operation and error codes)."""
+    path = path if path in KNOWN_PATHS else "/notice/{code}" if path.startswith("/notice/") else "(other)"
+    operation = metrics.operation_label(state.get("operation_name"))
+    caller = state.get("caller")
+    codes = state.get("error_codes", ())
+    metrics.observe(path=path, operation=operation, status=status, seconds=seconds, error_codes=codes)
+    if logger.isEnabledFor(logging.INFO):
+        line = orjson.dumps({
+            "event": "request", "request_id": state["request_id"], "method": method, "path": path,
             "status": status, "duration_ms": round(seconds * 1000, 3),
             "role": caller.role.value if caller else None, "operation_name": operation or None,
             "operation_type": state.get("operation_type"), "errors": len(codes), "error_codes": sorted(set(codes)),
-        }))
+        }).decode()
+        # handled as a record made here: Logger.info would also walk the stack for a source line
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, line, None, None))

@@ -113,8 +113,12 @@ class Context:
         self._finished = True
         session, self._session, self._loaders = self._session, None, None
         if session is not None:
-            with contextlib.suppress(Exception):  # the answer (TIMEOUT) is decided already
-                await session.invalidate()
+            # After the read still running on it, if any, has ended (the timeout cancelled it,
+            # so it ends at once): that read's cancellation closes the connection too, and two
+            # closes of one aiosqlite connection at a time never return.
+            async with self._lock:
+                with contextlib.suppress(Exception):  # the answer (TIMEOUT) is decided already
+                    await session.invalidate()
 
     async def finish(self) -> None:
         """End of the operation: close the session and refuse to open another."""

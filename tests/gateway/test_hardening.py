@@ -10,6 +10,7 @@ import asyncio
 import gc
 import json
 import logging
+import re
 import threading
 
 import httpx
@@ -251,7 +252,8 @@ async def test_timeouts_inside_reads_answer_timeout_and_never_an_internal_error(
     for timeout in [0.001, 0.002, 0.003, 0.005, 0.008, 0.012, 0.02, 0.03, 0.05, 0.08]:
         async with tuned(execution_timeout_seconds=timeout, response_cache_mb=0) as api:
             for _ in range(3):
-                body = await api.gql(query)
+                async with asyncio.timeout(60):  # a read cancelled mid-way once hung the abandon (two closes of one connection)
+                    body = await api.gql(query)
                 seen.update(codes(body) or ["OK"])
                 assert "INTERNAL_SERVER_ERROR" not in codes(body), body["errors"]
             assert (await api.data("{ viewer { name } }"))["viewer"]["name"]
@@ -306,7 +308,7 @@ def test_the_live_server_logs_no_query_string_nor_variables(live_database_url, t
     finally:
         server.stop()
     log = server.log()
-    assert '"path": "/graphql"' in log  # the gateway's own line is there
+    assert re.search(r'"path": ?"/graphql"', log)  # the gateway's own line is there
     assert planted not in log and "query=" not in log
 
 
