@@ -5,6 +5,7 @@ names them (entrustments, customers, provisions) resolves the codes here.
 """
 
 from collections.abc import Iterable
+from datetime import date
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -67,12 +68,13 @@ async def add_purpose(
     code: str,
     ordinal: int,
     title: str,
+    effective_from: date,
     description: str | None = None,
     usable_after_cancellation: bool = False,
     data_use: str | None = None,
 ) -> Purpose:
-    """A numbered purpose of use (seed §2); `usable_after_cancellation` marks those that
-    still apply once a customer cancels (seed §5)."""
+    """A numbered purpose of use (seed §2) from `effective_from`; `usable_after_cancellation`
+    marks those that still apply once a customer cancels (seed §5)."""
     await _get_business_by_id(session, business_id)
     if ordinal < 1:
         raise InvalidInput("a purpose's ordinal starts at 1", field="ordinal")
@@ -84,6 +86,7 @@ async def add_purpose(
         description=optional_text(description, field="description", max_length=2000),
         usable_after_cancellation=usable_after_cancellation,
         data_use=optional_text(data_use, field="dataUse", max_length=200),
+        effective_from=effective_from,
     )
     taken = await _codes_of(session, Purpose, business_id, [purpose.code])
     duplicate = Duplicate(f"purpose {purpose.code!r} exists in this business", field="code")
@@ -107,6 +110,7 @@ async def add_data_item(
     category: str | None = None,
     sensitivity: Sensitivity = Sensitivity.ORDINARY,
     voluntary: bool = False,
+    property_damage_risk: bool = False,
 ) -> DataItem:
     """A kind of personal data the business acquires; `voluntary` items are held only for
     customers who gave them (seed §11)."""
@@ -118,6 +122,7 @@ async def add_data_item(
         category=optional_text(category, field="category", max_length=200),
         sensitivity=require_member(sensitivity, Sensitivity, field="sensitivity"),
         voluntary=voluntary,
+        property_damage_risk=property_damage_risk,
     )
     duplicate = Duplicate(f"data item {item.code!r} exists in this business", field="code")
     if await _codes_of(session, DataItem, business_id, [item.code]):

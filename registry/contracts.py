@@ -3,6 +3,8 @@
 Lifecycle (DESIGN.md "Domain"): DRAFT -> UNDER_REVIEW -> ACTIVE <-> SUSPENDED,
 ACTIVE|SUSPENDED -> TERMINATED, DRAFT|UNDER_REVIEW -> TERMINATED. EXPIRED is never
 stored: a contract reads as EXPIRED once its expiry date has passed (`contract_status`).
+Each transition is dated by the day it takes effect (ContractStatusChange), and an
+entrustment has a period that its removal closes (DESIGN.md "Time"): the past still answers.
 Activation is where APPI Art. 25's supervision is enforced: an adequate management
 system, the required clauses, and the parent's consent for a re-entrustment.
 """
@@ -10,7 +12,6 @@ system, the required clauses, and the parent's consent for a re-entrustment.
 from collections.abc import Iterable
 from datetime import date
 
-import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +22,7 @@ from registry.contract_status import effective_status
 from registry.enums import AssessmentResult, ContractClause, ContractStatus
 from registry.errors import (
     Duplicate,
+    InvalidInput,
     InvalidTransition,
     ManagementSystemInadequate,
     MissingContractClauses,
@@ -31,6 +33,7 @@ from registry.errors import (
 )
 from registry.models import (
     Contract,
+    ContractStatusChange,
     DataItem,
     Entrustment,
     EntrustmentDataItem,
@@ -39,6 +42,7 @@ from registry.models import (
 )
 from registry.lookup import purposes_and_items
 from registry.pages import group_by
+from registry.periods import holding_on, last_day_before
 from registry.validation import (
     check_version,
     fetch,
@@ -126,29 +130,68 @@ async def transition_contract(
     to: ContractStatus,
     today: date,
     reason: str | None = None,
+    effective_on: date | None = None,
 ) -> Contract:
-    """Move a contract along its lifecycle, from its stored status; activation applies
-    every rule of DESIGN.md "Rules" and reports all that fail."""
+    """Move a contract along its lifecycle, from its stored status, with effect from
+    `effective_on` (default today; never in the future, nor before the previous transition
+    took effect); activation applies every rule of DESIGN.md "Rules" and reports all that fail."""
     contract = await get_contract(session, id, lock=True)
     check_version(contract, expected_version)
     to = require_member(to, ContractStatus, field="to")
     stored = S(contract.status)
     if to not in ALLOWED_TRANSITIONS[stored]:
         raise InvalidTransition(f"a {stored} contract cannot move to {to}", field="to")
+    effective_on = today if effective_on is None else effective_on
+    if effective_on > today:
+        raise InvalidInput(f"effectiveOn {effective_on} lies in the future", field="effectiveOn")
+    previous = (await status_histories(session, [contract.id]))[contract.id]
+    if previous and effective_on < previous[-1].effective_on:
+        raise InvalidInput(f"effectiveOn {effective_on} lies before the previous transition, "
+                           f"effective on {previous[-1].effective_on}", field="effectiveOn")
     if to is S.ACTIVE:
         await _check_activation(session, contract, today)
+    reason = optional_text(reason, field="reason", max_length=2000)
     before = snapshot(contract)
     await update_versioned(session, contract, expected_version=expected_version, status=to)
+    session.add(ContractStatusChange(contract_id=contract.id, status=to, effective_on=effective_on,
+                                     actor=actor, reason=reason))
+    await session.flush()
     await record(
         session,
         actor=actor,
         action="contract.transition",
         entity=contract,
         before=before,
-        after=snapshot(contract, reason=reason),
+        after=snapshot(contract, reason=reason, effective_on=effective_on.isoformat()),
     )
     await session.commit()
     return contract
+
+
+async def record_data_return(session: AsyncSession, *, actor: str, id: int, expected_version: int,
+                             returned_on: date, today: date) -> Contract:
+    """The subcontractor confirmed on `returned_on` (not in the future) that it returned or
+    deleted what the contract entrusted: after it ends, it no longer holds that data."""
+    contract = await get_contract(session, id, field="contractId", lock=True)
+    check_version(contract, expected_version)
+    if returned_on > today:
+        raise InvalidInput(f"returnedOn {returned_on} lies in the future", field="returnedOn")
+    if returned_on < contract.effective_from:
+        raise InvalidInput(f"returnedOn {returned_on} lies before the contract began", field="returnedOn")
+    before = snapshot(contract)
+    await update_versioned(session, contract, expected_version=expected_version, data_returned_on=returned_on)
+    await record(session, actor=actor, action="contract.data_return", entity=contract, before=before,
+                 after=snapshot(contract))
+    await session.commit()
+    return contract
+
+
+async def status_histories(session: AsyncSession, contract_ids: Iterable[int]
+                           ) -> dict[int, list[ContractStatusChange]]:
+    """Each contract's transitions, oldest first."""
+    ids = list(contract_ids)
+    stmt = select(ContractStatusChange).where(ContractStatusChange.contract_id.in_(set(ids)))
+    return group_by(ids, await session.exec(stmt.order_by(ContractStatusChange.id)), lambda c: c.contract_id)
 
 
 async def _check_activation(session: AsyncSession, contract: Contract, today: date) -> None:
@@ -223,14 +266,22 @@ async def add_entrustment(
     contract_id: int,
     purpose_codes: Iterable[str],
     data_item_codes: Iterable[str],
+    today: date,
     description: str | None = None,
+    effective_from: date | None = None,
 ) -> Entrustment:
-    """Entrust purposes x data items under a contract; both come from the contract's own
-    business (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version."""
+    """Entrust purposes x data items under a contract from `effective_from` (default: today,
+    or the contract's start when later); both come from the contract's own business
+    (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version."""
     contract = await get_contract(session, contract_id, field="contractId", lock=True)
     purposes, items = await _resolve_scope(session, contract, purpose_codes, data_item_codes)
     description = optional_text(description, field="description", max_length=2000)
-    entrustment = Entrustment(contract_id=contract.id, description=description)
+    if effective_from is None:
+        effective_from = max(today, contract.effective_from)
+    elif effective_from < contract.effective_from or effective_from > contract.expires_on:
+        raise InvalidInput(f"effectiveFrom {effective_from} lies outside the contract's term "
+                           f"{contract.effective_from}..{contract.expires_on}", field="effectiveFrom")
+    entrustment = Entrustment(contract_id=contract.id, description=description, effective_from=effective_from)
     session.add(entrustment)
     await session.flush()
     session.add_all([EntrustmentPurpose(entrustment_id=entrustment.id, purpose_id=p.id) for p in purposes])
@@ -257,21 +308,29 @@ async def _resolve_scope(session, contract, purpose_codes, data_item_codes):
     return results
 
 
-async def remove_entrustment(session: AsyncSession, *, actor: str, id: int) -> Entrustment:
-    """Withdraw an entrustment; returns what was removed. Bumps the contract's version."""
+async def remove_entrustment(session: AsyncSession, *, actor: str, id: int, today: date,
+                             effective_on: date | None = None) -> Entrustment:
+    """End an entrustment from `effective_on` (default today): its period closes the day
+    before and the row stays, so the past still answers. Ending it again, or from before it
+    began, is refused. Bumps the contract's version."""
     contract_id = (await get_entrustment(session, id)).contract_id
     contract = await get_contract(session, contract_id, lock=True)
     entrustment = await get_entrustment(session, id, lock=True)  # a racing removal got there first?
+    effective_on = today if effective_on is None else effective_on
+    if entrustment.effective_until is not None:
+        raise InvalidTransition(f"entrustment {id} ended on {entrustment.effective_until} already", field="id")
+    if effective_on < entrustment.effective_from:
+        raise InvalidInput(f"effectiveOn {effective_on} lies before the entrustment began on "
+                           f"{entrustment.effective_from}", field="effectiveOn")
     purposes, items = await entrustment_links(session, [id])
     before = snapshot(entrustment, **_codes(purposes[id], items[id]))
-    for link in (EntrustmentPurpose, EntrustmentDataItem):
-        await session.exec(sa.delete(link).where(link.entrustment_id == id))
-    await session.delete(entrustment)
+    entrustment.effective_until = last_day_before(effective_on)
+    session.add(entrustment)
     await session.flush()
     await update_versioned(session, contract, expected_version=contract.version)
-    await record(
-        session, actor=actor, action="entrustment.remove", entity=entrustment, before=before, after=None
-    )
+    await session.refresh(entrustment)
+    await record(session, actor=actor, action="entrustment.remove", entity=entrustment, before=before,
+                 after=snapshot(entrustment, **_codes(purposes[id], items[id])))
     await session.commit()
     return entrustment
 
@@ -302,10 +361,13 @@ async def contracts_of_subcontractors(
     return group_by(ids, rows, lambda c: c.subcontractor_id)
 
 
-async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int]) -> dict[int, list[Entrustment]]:
+async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int], *, as_of: date | None = None
+                          ) -> dict[int, list[Entrustment]]:
+    """Each contract's entrustments in effect on `as_of`, or all of them (ended ones too)."""
     ids = list(contract_ids)
     stmt = select(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
-    return group_by(ids, await session.exec(stmt), lambda e: e.contract_id)
+    found = group_by(ids, await session.exec(stmt), lambda e: e.contract_id)
+    return found if as_of is None else {cid: holding_on(rows, as_of) for cid, rows in found.items()}
 
 
 async def entrustment_links(

@@ -5,7 +5,9 @@ institutions reproduce the seed's facts. The subcontractors and customers are in
 (and plainly so) to show every rule: each contract status, a re-entrustment chain that
 crosses a border, a cancelled customer, completed requests. Everything is written through
 the registry's own write functions, so the demo obeys the same rules as real data; dates
-are relative to the day of seeding.
+are relative to the day of seeding, and the registry has a history over them (DESIGN.md
+"Time"): contracts moved through their lifecycle on past days, a suspension last month, an
+entrustment that ended, a phone number withdrawn, a STOP_USE of marketing mail only.
 """
 
 from datetime import date, timedelta
@@ -49,6 +51,9 @@ DATA_ITEMS = [  # seed §7 names name, amount, credit card number, bank account;
     ("bank_account", "Bank account", "user.financial.bank_account", Sensitivity.FINANCIAL, False),
 ]
 
+# PPC Rules Art. 7(ii): a leak of these risks property damage; an amount alone does not
+PROPERTY_DAMAGE_RISK = frozenset({"credit_card_number", "bank_account"})
+
 REQUIRED = [
     ContractClause.CONFIDENTIALITY, ContractClause.PURPOSE_LIMITATION, ContractClause.SECURITY_MEASURES,
     ContractClause.BREACH_NOTIFICATION, ContractClause.RETURN_OR_DELETION,
@@ -60,15 +65,21 @@ async def seed_demo(session: AsyncSession, *, clock: Clock) -> bool:
     if await businesses.find_business(session, BUSINESS):
         return False
     today = clock.today()
-    business = await seed_business(session)
-    await seed_financial_institutions(session)
+    since = registry_start(today)
+    business = await seed_business(session, since=since)
+    await seed_financial_institutions(session, since=since)
     await _subcontractors(session, business.code, today)
     await _customers(session, clock)
     return True
 
 
-async def seed_business(session):
-    """The seed's business: Loveinn Japan, its activities, purposes P1..P5 and data items."""
+def registry_start(today: date) -> date:
+    """The day the demo's purposes and provision begin: before every contract of the demo."""
+    return today - timedelta(days=4 * 365)
+
+
+async def seed_business(session, *, since: date):
+    """The seed's business: Loveinn Japan, its activities, purposes P1..P5 (from `since`) and data items."""
     business = await businesses.create_business(
         session, actor=ACTOR, code=BUSINESS, name="Loveinn Japan", operator_name="ALMEX Inc.", country="JP",
         activities=[
@@ -80,17 +91,17 @@ async def seed_business(session):
     for ordinal, (code, title, after_cancellation, data_use) in enumerate(PURPOSES, start=1):
         await businesses.add_purpose(
             session, actor=ACTOR, business_id=business.id, code=code, ordinal=ordinal, title=title,
-            usable_after_cancellation=after_cancellation, data_use=data_use,
+            usable_after_cancellation=after_cancellation, data_use=data_use, effective_from=since,
         )
     for code, name, category, sensitivity, voluntary in DATA_ITEMS:
         await businesses.add_data_item(
             session, actor=ACTOR, business_id=business.id, code=code, name=name, category=category,
-            sensitivity=sensitivity, voluntary=voluntary,
+            sensitivity=sensitivity, voluntary=voluntary, property_damage_risk=code in PROPERTY_DAMAGE_RISK,
         )
     return business
 
 
-async def seed_financial_institutions(session):
+async def seed_financial_institutions(session, *, since: date):
     """Seed §7: name, amount, credit card number and bank account go to financial institutions for billing."""
     recipient = await provisions.create_recipient(
         session, actor=ACTOR, name="Financial institutions", country="JP", kind="financial institution"
@@ -98,6 +109,7 @@ async def seed_financial_institutions(session):
     await provisions.create_provision(
         session, actor=ACTOR, business_code=BUSINESS, recipient_id=recipient.id, purpose_codes=["P5"],
         data_item_codes=["name", "amount", "credit_card_number", "bank_account"], legal_basis=LegalBasis.CONSENT,
+        effective_from=since,
         stated_purpose="billing purposes or storage of the product or services fees in document form or "
         "electronic data",
     )
@@ -135,11 +147,12 @@ async def _subcontractors(session, business_code: str, today: date) -> None:
             )
         ids.append(sub.id)
     year = timedelta(days=365)
-    plan = [  # (vendor, reference, from, to, extra clauses, entrustments, final status, day of the last move)
+    plan = [  # (vendor, reference, from, to, extra clauses, entrustments, final status, day it took effect)
         (0, "LIJ-PAY-001", today - year, today + 2 * year, [], [(["P1", "P5"], ["name", "amount",
          "credit_card_number", "bank_account"], "Card and bank payment processing")], ContractStatus.ACTIVE, today),
         (1, "LIJ-SUP-001", today - year, today + year, [], [(["P3"], ["name", "email", "phone"],
-         "Answering customers' inquiries")], ContractStatus.ACTIVE, today),
+         "Answering customers' inquiries"), (["P5"], ["name", "amount"], "Billing inquiries")],
+         ContractStatus.ACTIVE, today),
         (2, "LIJ-SUR-001", today - year, today + year, [ContractClause.SUB_ENTRUSTMENT_CONSENT, ContractClause.AUDIT_RIGHTS],
          [(["P3"], ["name", "email"], "Questionnaires and monitoring research")], ContractStatus.ACTIVE, today),
         (3, "LIJ-SUR-002", today - year, today + year, [], [(["P3"], ["email"],
@@ -147,9 +160,9 @@ async def _subcontractors(session, business_code: str, today: date) -> None:
         (4, "LIJ-HOST-001", today - 2 * year, today + timedelta(days=20), [], [(["P1", "P4"], ["name", "email", "phone"],
          "Hosting of the Loveinnjapan.com service")], ContractStatus.ACTIVE, today),
         (5, "LIJ-MAIL-001", today - year, today + year, [], [(["P2"], ["name", "email"],
-         "Newsletter delivery")], ContractStatus.SUSPENDED, today),
+         "Newsletter delivery")], ContractStatus.SUSPENDED, today - timedelta(days=30)),
         (6, "LIJ-PRN-001", today - 3 * year, today + year, [], [(["P5"], ["name", "amount"],
-         "Printing of paper invoices")], ContractStatus.TERMINATED, today),
+         "Printing of paper invoices")], ContractStatus.TERMINATED, today - timedelta(days=200)),
         (7, "LIJ-CALL-001", today - 3 * year, today - timedelta(days=60), [], [(["P3"], ["name", "phone"],
          "Former telephone support")], ContractStatus.ACTIVE, today - 2 * year),
         (8, "LIJ-ANA-001", today + timedelta(days=30), today + 2 * year, [], [(["P4"], ["email"],
@@ -162,12 +175,15 @@ async def _subcontractors(session, business_code: str, today: date) -> None:
             effective_from=start, expires_on=end, signed_on=start - timedelta(days=14), clauses=REQUIRED + extra,
         )
         for purpose_codes, item_codes, description in entrusted:
-            await contracts.add_entrustment(
+            entrustment = await contracts.add_entrustment(
                 session, actor=ACTOR, contract_id=contract.id, purpose_codes=purpose_codes,
-                data_item_codes=item_codes, description=description,
+                data_item_codes=item_codes, description=description, effective_from=start, today=today,
             )
+            if description == "Billing inquiries":  # moved to the payment processor's desk 45 days ago
+                await contracts.remove_entrustment(session, actor=ACTOR, id=entrustment.id, today=today,
+                                                   effective_on=today - timedelta(days=45))
             contract = await contracts.get_contract(session, contract.id)
-        await _move(session, contract, status, moved_on)
+        await _move(session, contract, status, start, moved_on, today)
 
 
 _PATHS = {
@@ -179,16 +195,24 @@ _PATHS = {
 }
 
 
-async def _move(session, contract, status: ContractStatus, today: date) -> None:
-    """Walk the contract through the lifecycle to `status`, as vendor managers would have on `today`."""
+async def _move(session, contract, status: ContractStatus, start: date, final_on: date, today: date) -> None:
+    """Walk the contract through the lifecycle to `status`, as vendor managers would have: in
+    review from two weeks before its start, ACTIVE from its start, the last move on `final_on`
+    (each move on the day it took effect, never after today)."""
+    days = {ContractStatus.UNDER_REVIEW: start - timedelta(days=14), ContractStatus.ACTIVE: start}
+    previous = None
     for step in _PATHS[status]:
+        day = min(days.get(step, final_on), today)
+        day = day if previous is None else max(previous, day)
         contract = await contracts.transition_contract(
-            session, actor=ACTOR, id=contract.id, expected_version=contract.version, to=step, today=today,
-            reason="demo history",
+            session, actor=ACTOR, id=contract.id, expected_version=contract.version, to=step, today=day,
+            effective_on=day, reason="demo history",
         )
+        previous = day
 
 
-# (reference, display name, item codes, days since cancellation, completed requests)
+# (reference, display name, item codes, days since cancellation, completed requests), all registered
+# REGISTERED_DAYS_AGO days ago
 CUSTOMERS = [
     ("LIJ-0001", "Hanako Yamada (fictional)", ["name", "email", "phone", "amount", "credit_card_number"], None, []),
     ("LIJ-0002", "Taro Suzuki (fictional)", ["name", "email", "amount", "bank_account"], None, []),
@@ -197,7 +221,11 @@ CUSTOMERS = [
      [RequestKind.STOP_THIRD_PARTY_PROVISION]),
     ("LIJ-0005", "Aiko Kobayashi (fictional)", ["name", "email", "amount"], None, [RequestKind.STOP_USE]),
     ("LIJ-0006", "Ren Watanabe (fictional)", ["name", "email"], None, [RequestKind.DELETION]),
+    ("LIJ-0007", "Mei Ito (fictional)", ["name", "email", "phone", "amount", "credit_card_number"], None, []),
+    ("LIJ-0008", "Sora Kato (fictional)", ["name", "email", "amount", "bank_account"], None, []),
 ]
+REGISTERED_DAYS_AGO = 400
+PHONE_WITHDRAWN_DAYS_AGO = 20  # LIJ-0007 withdrew the voluntary phone number (seed section 11)
 
 
 async def _customers(session, clock: Clock) -> None:
@@ -206,6 +234,7 @@ async def _customers(session, clock: Clock) -> None:
         customer = await customers.register_customer(
             session, actor=ACTOR, business_code=BUSINESS, external_ref=ref, display_name=name,
             email=f"{ref.lower()}@example.test", data_item_codes=items,
+            registered_on=today - timedelta(days=REGISTERED_DAYS_AGO), today=today,
         )
         if cancelled_days_ago is not None:
             await customers.cancel_customer(
@@ -215,6 +244,13 @@ async def _customers(session, clock: Clock) -> None:
             await _complete_request(session, customer.id, kind, clock)
         if ref in ("LIJ-0001", "LIJ-0002"):
             await _record_billing(session, customer.id, items, today)
+        if ref == "LIJ-0007":
+            await customers.change_customer_items(
+                session, actor=ACTOR, id=customer.id, remove_codes=["phone"], today=today,
+                effective_on=today - timedelta(days=PHONE_WITHDRAWN_DAYS_AGO),
+            )
+        if ref == "LIJ-0008":  # no more marketing mail (purpose P2); billing and the rest go on
+            await _complete_request(session, customer.id, RequestKind.STOP_USE, clock, purpose_codes=["P2"])
     first = await customers.find_customer_by_ref(session, BUSINESS, "LIJ-0001")
     await requests.submit_request(
         session, actor=ACTOR, customer_id=first.id, kind=RequestKind.DISCLOSURE, clock=clock,
@@ -222,8 +258,9 @@ async def _customers(session, clock: Clock) -> None:
     )
 
 
-async def _complete_request(session, customer_id: int, kind: RequestKind, clock: Clock) -> None:
-    request = await requests.submit_request(session, actor=ACTOR, customer_id=customer_id, kind=kind, clock=clock)
+async def _complete_request(session, customer_id: int, kind: RequestKind, clock: Clock, **scope) -> None:
+    request = await requests.submit_request(session, actor=ACTOR, customer_id=customer_id, kind=kind, clock=clock,
+                                            **scope)
     for status in (RequestStatus.IN_PROGRESS, RequestStatus.COMPLETED):
         request = await requests.transition_request(
             session, actor=ACTOR, id=request.id, to=status, clock=clock, note="demo: handled",
@@ -237,5 +274,5 @@ async def _record_billing(session, customer_id: int, items: list[str], today: da
     provided = [code for code in items if code in ("name", "amount", "credit_card_number", "bank_account")]
     await provisions.record_provision(
         session, actor=ACTOR, provision_id=provision.id, customer_id=customer_id,
-        provided_on=today - timedelta(days=5), data_item_codes=provided,
+        provided_on=today - timedelta(days=5), data_item_codes=provided, today=today,
     )

@@ -125,12 +125,17 @@ def _preamble(business: Business, customer: Customer, as_of: date) -> list[_Bloc
 
 
 def _held(customer: Customer, controller: Handling, as_of: date) -> list[_Block]:
-    status = (f"cancelled on {customer.cancelled_on.isoformat()}" if customer.cancelled_on
-              else str(customer.status).lower())
+    if customer.cancelled_on is None:
+        status = "active"
+    elif customer.cancelled_on <= as_of:
+        status = f"cancelled on {customer.cancelled_on.isoformat()}"
+    else:
+        status = f"active; cancels on {customer.cancelled_on.isoformat()}"
     items = _names(controller.data_items) if controller.data_items else "none"
     return [_Heading("1. Personal information held"), _Bullets([
         f"Name: {customer.display_name or 'not held'}",
         f"Email address: {customer.email or 'not held'}",
+        f"Registered on: {customer.registered_on.isoformat()}",
         f"Customer status: {status}",
         f"Items held on {as_of.isoformat()}: {items}",
     ])]

@@ -78,6 +78,8 @@ class ExclusionReason(StrEnum):
     USE_STOPPED = "USE_STOPPED"
     THIRD_PARTY_PROVISION_STOPPED = "THIRD_PARTY_PROVISION_STOPPED"
     CHAIN_BROKEN = "CHAIN_BROKEN"
+    CUSTOMER_NOT_REGISTERED = "CUSTOMER_NOT_REGISTERED"  # the date lies before the customer's registration
+    SUB_ENTRUSTMENT_NOT_PERMITTED = "SUB_ENTRUSTMENT_NOT_PERMITTED"  # the parent's contract that day lacks consent
 
 
 class RequestKind(StrEnum):
@@ -86,6 +88,24 @@ class RequestKind(StrEnum):
     DELETION = "DELETION"
     STOP_USE = "STOP_USE"
     STOP_THIRD_PARTY_PROVISION = "STOP_THIRD_PARTY_PROVISION"
+
+
+class RequestScope(StrEnum):
+    """What a scoped request names (DESIGN.md "Time"): the purposes a STOP_USE stops, the items a
+    DELETION deletes, the recipients a STOP_THIRD_PARTY_PROVISION stops, the items a CORRECTION
+    adds and removes. A request that names none of its kind covers them all."""
+
+    PURPOSE = "PURPOSE"
+    DATA_ITEM = "DATA_ITEM"
+    RECIPIENT = "RECIPIENT"
+    ADD_DATA_ITEM = "ADD_DATA_ITEM"
+    REMOVE_DATA_ITEM = "REMOVE_DATA_ITEM"
+
+
+class BreachCause(StrEnum):
+    UNKNOWN = "UNKNOWN"
+    ACCIDENTAL = "ACCIDENTAL"
+    MALICIOUS = "MALICIOUS"  # PPC Rules Art. 7(iii): unauthorised access, theft
 
 
 class RequestStatus(StrEnum):
@@ -111,3 +131,4 @@ class ErrorCode(StrEnum):
     MANAGEMENT_SYSTEM_INADEQUATE = "MANAGEMENT_SYSTEM_INADEQUATE"
     MISSING_CONTRACT_CLAUSES = "MISSING_CONTRACT_CLAUSES"
     SUB_ENTRUSTMENT_NOT_PERMITTED = "SUB_ENTRUSTMENT_NOT_PERMITTED"
+    PROVISION_NOT_APPLICABLE = "PROVISION_NOT_APPLICABLE"  # a provision record the handlings that day do not show

@@ -9,7 +9,8 @@
     ├── PurposeOutOfScope          PURPOSE_OUT_OF_SCOPE           purposes or items of another business
     ├── ManagementSystemInadequate MANAGEMENT_SYSTEM_INADEQUATE   activation without an adequate assessment
     ├── MissingContractClauses     MISSING_CONTRACT_CLAUSES       activation without the required clauses
-    └── SubEntrustmentNotPermitted SUB_ENTRUSTMENT_NOT_PERMITTED  re-entrustment the parent may not make
+    ├── SubEntrustmentNotPermitted SUB_ENTRUSTMENT_NOT_PERMITTED  re-entrustment the parent may not make
+    └── ProvisionNotApplicable     PROVISION_NOT_APPLICABLE       a provision record the handlings that day do not show
     RegistryErrors                 several of the above at once (`.problems`), raised when a
                                    write fails more than one rule so the caller sees them all
 
@@ -69,6 +70,10 @@ class MissingContractClauses(RegistryError):
 
 class SubEntrustmentNotPermitted(RegistryError):
     code = ErrorCode.SUB_ENTRUSTMENT_NOT_PERMITTED
+
+
+class ProvisionNotApplicable(RegistryError):
+    code = ErrorCode.PROVISION_NOT_APPLICABLE
 
 
 class RegistryErrors(RegistryError):

@@ -10,7 +10,8 @@ seed §8, §10) and recording third-party provision (Art. 29, seed §7).
               SUB_ENTRUSTMENT_WITHOUT_CONSENT  re-entrusted party ACTIVE, parent holds no ACTIVE consent clause
               REQUEST_OVERDUE                  a request still open after its due date
     WARNING   CONTRACT_EXPIRING_SOON           ACTIVE contract expiring within 30 days
-              CONTRACT_EXPIRED_WITH_ENTRUSTMENTS  expired contract still carrying entrustments
+              CONTRACT_EXPIRED_WITH_ENTRUSTMENTS  expired or terminated contract still carrying
+                                               entrustments, and no data return recorded
               ASSESSMENT_MISSING               a subcontractor under contract never assessed
               ASSESSMENT_OVERDUE               the latest assessment's next due date has passed
               PROVISION_WITHOUT_RECORDS        an active provision with no Art. 29 record
@@ -27,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry.contract_status import effective_status
 from registry.enums import AssessmentResult, ContractClause, ContractStatus, RequestStatus, Severity
 from registry.errors import NotFound
+from registry.periods import in_effect
 from registry.models import (
     Assessment, Business, Contract, Customer, DataItem, DataSubjectRequest, Entrustment,
     EntrustmentDataItem, EntrustmentPurpose, Provision, ProvisionRecord, Purpose, Subcontractor,
@@ -101,7 +103,7 @@ async def _load(session: AsyncSession, scope, today: date) -> _Registry:
     assessments = await _all(session, select(Assessment).where(Assessment.subcontractor_id.in_(under_contract))
                              .order_by(Assessment.assessed_on, Assessment.id))
     counts = await _all(session, select(Entrustment.contract_id, sa.func.count()).join(Contract)
-                        .where(in_scope).group_by(Entrustment.contract_id))
+                        .where(in_scope, in_effect(Entrustment, today)).group_by(Entrustment.contract_id))
     return _Registry(
         contracts=await _all(session, select(Contract).where(in_scope).order_by(Contract.id)),
         subcontractors={s.id: s for s in await _all(session, select(Subcontractor).where(
@@ -114,7 +116,7 @@ async def _load(session: AsyncSession, scope, today: date) -> _Registry:
             DataSubjectRequest.status.not_in([RequestStatus.COMPLETED, RequestStatus.REJECTED]),
         ).order_by(DataSubjectRequest.id)),
         unrecorded_provisions=await _all(session, select(Provision, ThirdPartyRecipient).join(ThirdPartyRecipient).where(
-            Provision.business_id.in_(scope), Provision.active.is_(True),
+            Provision.business_id.in_(scope), in_effect(Provision, today),
             ~sa.exists().where(ProvisionRecord.provision_id == Provision.id),
         ).order_by(Provision.id)),
     )
@@ -149,12 +151,16 @@ def _contract_findings(registry: _Registry, today: date) -> list[Finding]:
             findings.append(Finding("CONTRACT_EXPIRING_SOON", Severity.WARNING, c, (
                 f"Contract {c.reference} with {sub.name} expires on {c.expires_on} ({days} days): "
                 "renew it or plan the return or deletion of the entrusted data.")))
+        # an ended contract's subcontractor holds the data until its return is recorded (DESIGN.md
+        # "Breach, findings and the notice"); entrustments ended (removed) are not carried any more
         entrusted = registry.entrustment_counts.get(c.id, 0)
-        if days < 0 and entrusted:
+        ended = f"expired on {c.expires_on}" if days < 0 else (
+            "was terminated" if c.status == ContractStatus.TERMINATED else None)
+        if ended and entrusted and c.data_returned_on is None:
             findings.append(Finding("CONTRACT_EXPIRED_WITH_ENTRUSTMENTS", Severity.WARNING, c, (
-                f"Contract {c.reference} with {sub.name} expired on {c.expires_on} but still carries "
-                f"{entrusted} entrustment(s): renew the contract, or have the entrusted data returned "
-                "or deleted and remove the entrustments.")))
+                f"Contract {c.reference} with {sub.name} {ended} but still carries {entrusted} "
+                "entrustment(s) and no return of the data is recorded: renew the contract, or have the "
+                "entrusted data returned or deleted, record it, and remove the entrustments.")))
     return findings
 
 

@@ -1,17 +1,22 @@
 """Handling resolution: who handles which of a customer's data items, for which purposes.
 
-DESIGN.md "Handling resolution", for customer C of business B on date D (`as_of`):
-1. Held items H: C's items; none after a COMPLETED DELETION resolved on or before D.
-2. Permitted purposes P: all of B's while C is active on D; once cancelled on or before D,
-   only those usable after cancellation (seed §5); none after a COMPLETED STOP_USE
-   (seed §8) resolved on or before D.
+DESIGN.md "Handling resolution", for customer C of business B on date D (`as_of`), every
+fact read as it stood on D (DESIGN.md "Time", registry/periods.py):
+0. Before C's registration nobody handles C (CUSTOMER_NOT_REGISTERED).
+1. Held items H: the items whose held periods hold on D (a completed DELETION or CORRECTION,
+   a withdrawal, closed the others' periods).
+2. Permitted purposes P: B's purposes in effect on D while C is active on D; once cancelled
+   on or before D, only those usable after cancellation (seed §5); less the purposes a
+   COMPLETED STOP_USE resolved on or before D names (all when it names none; USE_STOPPED).
 3. B itself handles H for P (CONTROLLER).
-4. Each contract of B: its subcontractor handles union(entrusted items) ∩ H for
-   union(entrusted purposes) ∩ P while the stored status is ACTIVE and D lies in
-   effective_from..expires_on (seed §9). A re-entrusted subcontractor handles at most what
-   its parent handles, and only while the parent handles.
-5. Each active provision (seed §7, APPI Art. 27): its recipient handles provided items ∩ H
-   for provided purposes ∩ P, until a COMPLETED STOP_THIRD_PARTY_PROVISION.
+4. Each contract of B: its subcontractor handles union(items) ∩ H for union(purposes) ∩ P
+   over the entrustments in effect on D, while the contract's status on D is ACTIVE and D
+   lies in effective_from..expires_on (seed §9). A re-entrusted subcontractor handles at most
+   what its parent handles, only while the parent handles (CHAIN_BROKEN) and under a parent
+   contract that consents to sub-entrustment (SUB_ENTRUSTMENT_NOT_PERMITTED).
+5. Each provision in effect on D (seed §7, APPI Art. 27): its recipient handles provided
+   items ∩ H for provided purposes ∩ P, until a COMPLETED STOP_THIRD_PARTY_PROVISION that
+   names it (or names none).
 A party failing a condition or left with no items or no purposes is excluded, with every
 reason that applies; an excluded party's items and purposes show what it would handle.
 
@@ -38,12 +43,21 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import version
+from registry.contract_status import recorded_status_on
 from registry.db import writes
-from registry.enums import ContractStatus, CustomerStatus, ExclusionReason, HandlingRole, RequestKind, RequestStatus
+from registry.enums import (
+    ContractClause,
+    ContractStatus,
+    ExclusionReason,
+    HandlingRole,
+    RequestKind,
+    RequestStatus,
+)
 from registry.errors import NotFound
 from registry.models import (
     Business,
     Contract,
+    ContractStatusChange,
     Customer,
     CustomerDataItem,
     DataItem,
@@ -55,9 +69,11 @@ from registry.models import (
     ProvisionDataItem,
     ProvisionPurpose,
     Purpose,
+    RequestTarget,
     Subcontractor,
     ThirdPartyRecipient,
 )
+from registry.periods import Period, in_effect
 
 _REASON_ORDER = {reason: n for n, reason in enumerate(ExclusionReason)}
 
@@ -76,33 +92,58 @@ class Handling:
 
 
 @dataclass(frozen=True)
+class Entrusted:
+    """One entrustment as resolution reads it: its period, items and purposes."""
+
+    period: Period
+    items: frozenset[int]
+    purposes: frozenset[int]
+
+
+@dataclass(frozen=True)
 class BusinessContext:
-    """Everything about a business that handling resolution needs, whoever the customer."""
+    """Everything about a business that handling resolution needs, whoever the customer and
+    whatever the day: every period and dated change, read once, asked per day."""
 
     business: Business
     purposes: dict[int, Purpose]
     items: dict[int, DataItem]
     contracts: list[Contract]
-    contract_items: dict[int, frozenset[int]]
-    contract_purposes: dict[int, frozenset[int]]
+    history: dict[int, list[ContractStatusChange]]  # per contract, in the order made
+    entrusted: dict[int, list[Entrusted]]  # per contract
     subcontractors: dict[int, Subcontractor]
     provisions: list[Provision]
     recipients: dict[int, ThirdPartyRecipient]
     provision_items: dict[int, frozenset[int]]
     provision_purposes: dict[int, frozenset[int]]
 
-    def after_cancellation_purposes(self) -> frozenset[int]:
-        return frozenset(p.id for p in self.purposes.values() if p.usable_after_cancellation)
+    def purposes_on(self, day: date, *, cancelled: bool = False) -> frozenset[int]:
+        """The purposes in effect on `day`; once cancelled, only those usable after it."""
+        return frozenset(p.id for p in self.purposes.values()
+                         if Period.of(p).holds_on(day) and (p.usable_after_cancellation or not cancelled))
+
+    def entrusted_on(self, contract_id: int, day: date) -> tuple[frozenset[int], frozenset[int]]:
+        """The items and purposes the contract's entrustments in effect on `day` name."""
+        current = [e for e in self.entrusted.get(contract_id, ()) if e.period.holds_on(day)]
+        return (frozenset().union(*(e.items for e in current)), frozenset().union(*(e.purposes for e in current)))
+
+    def provisions_on(self, day: date) -> list[Provision]:
+        return [p for p in self.provisions if Period.of(p).holds_on(day)]
 
 
 @dataclass(frozen=True)
 class CustomerState:
-    """What a customer's situation on a date contributes: held items H and purposes P."""
+    """What a customer's situation on a date contributes: held items H and purposes P, and
+    what their completed requests stopped (for the reasons given)."""
 
     held: frozenset[int]
-    permitted: frozenset[int]
-    use_stopped: bool = False
-    provision_stopped: bool = False
+    permitted: frozenset[int]  # in effect, allowed by the customer's status, not stopped
+    stopped: frozenset[int] = frozenset()  # purposes a completed STOP_USE stops
+    stopped_recipients: frozenset[int] | None = frozenset()  # None: every recipient
+    registered: bool = True
+
+    def provision_stopped(self, recipient_id: int) -> bool:
+        return self.stopped_recipients is None or recipient_id in self.stopped_recipients
 
 
 # --- Loading ------------------------------------------------------------------------
@@ -163,35 +204,46 @@ async def _read_business_context(session: AsyncSession, business: Business) -> B
     contract_of_business = Contract.business_id == bid
     provisions = await _rows(session, select(Provision, ThirdPartyRecipient).join(
         ThirdPartyRecipient, ThirdPartyRecipient.id == Provision.recipient_id,
-    ).where(Provision.business_id == bid, Provision.active.is_(True)).order_by(Provision.id))
-    active_provision = sa.and_(Provision.business_id == bid, Provision.active.is_(True))
+    ).where(Provision.business_id == bid).order_by(Provision.id))
+    of_business = Provision.business_id == bid
+    entrustments = await _rows(session, select(Entrustment).join(Contract, Contract.id == Entrustment.contract_id)
+                               .where(contract_of_business).order_by(Entrustment.id))
+    of_contracts = sa.and_(Entrustment.contract_id == Contract.id, contract_of_business)
+    entrusted_items = await _links(session, EntrustmentDataItem.entrustment_id, EntrustmentDataItem.data_item_id,
+                                   sa.and_(EntrustmentDataItem.entrustment_id == Entrustment.id, of_contracts))
+    entrusted_purposes = await _links(session, EntrustmentPurpose.entrustment_id, EntrustmentPurpose.purpose_id,
+                                      sa.and_(EntrustmentPurpose.entrustment_id == Entrustment.id, of_contracts))
+    entrusted: dict[int, list[Entrusted]] = defaultdict(list)
+    for e in entrustments:
+        entrusted[e.contract_id].append(Entrusted(Period.of(e), entrusted_items.get(e.id, frozenset()),
+                                                  entrusted_purposes.get(e.id, frozenset())))
+    history: dict[int, list[ContractStatusChange]] = defaultdict(list)
+    for change in await _rows(session, select(ContractStatusChange).join(
+            Contract, Contract.id == ContractStatusChange.contract_id).where(contract_of_business)
+            .order_by(ContractStatusChange.id)):
+        history[change.contract_id].append(change)
     return BusinessContext(
         business=business,
         purposes={p.id: p for p in await _rows(session, select(Purpose).where(Purpose.business_id == bid))},
         items={i.id: i for i in await _rows(session, select(DataItem).where(DataItem.business_id == bid))},
         contracts=await _rows(session, select(Contract).where(contract_of_business).order_by(Contract.id)),
-        contract_items=await _links(
-            session, Entrustment.contract_id, EntrustmentDataItem.data_item_id,
-            sa.and_(EntrustmentDataItem.entrustment_id == Entrustment.id,
-                    Entrustment.contract_id == Contract.id, contract_of_business)),
-        contract_purposes=await _links(
-            session, Entrustment.contract_id, EntrustmentPurpose.purpose_id,
-            sa.and_(EntrustmentPurpose.entrustment_id == Entrustment.id,
-                    Entrustment.contract_id == Contract.id, contract_of_business)),
+        history=dict(history),
+        entrusted=dict(entrusted),
         subcontractors=await _chain_subcontractors(session, bid),
         provisions=[p for p, _ in provisions],
         recipients={r.id: r for _, r in provisions},
         provision_items=await _links(
             session, ProvisionDataItem.provision_id, ProvisionDataItem.data_item_id,
-            sa.and_(ProvisionDataItem.provision_id == Provision.id, active_provision)),
+            sa.and_(ProvisionDataItem.provision_id == Provision.id, of_business)),
         provision_purposes=await _links(
             session, ProvisionPurpose.provision_id, ProvisionPurpose.purpose_id,
-            sa.and_(ProvisionPurpose.provision_id == Provision.id, active_provision)),
+            sa.and_(ProvisionPurpose.provision_id == Provision.id, of_business)),
     )
 
 
 def _rows_of(ctx: BusinessContext) -> list[SQLModel]:
     return [ctx.business, *ctx.purposes.values(), *ctx.items.values(), *ctx.contracts,
+            *(change for changes in ctx.history.values() for change in changes),
             *ctx.subcontractors.values(), *ctx.provisions, *ctx.recipients.values()]
 
 
@@ -239,28 +291,52 @@ class BusinessContexts:
 
 
 def is_cancelled_on(customer: Customer, as_of: date) -> bool:
-    """Cancelled on or before `as_of` (a CANCELLED customer with no date counts as cancelled)."""
-    if customer.cancelled_on is not None:
-        return customer.cancelled_on <= as_of
-    return customer.status == CustomerStatus.CANCELLED
+    """Cancelled on or before `as_of` (a cancellation may be scheduled for a later day)."""
+    return customer.cancelled_on is not None and customer.cancelled_on <= as_of
+
+
+def is_registered_on(customer: Customer, as_of: date) -> bool:
+    return customer.registered_on <= as_of
 
 
 async def _customer_state(session: AsyncSession, ctx: BusinessContext, customer: Customer,
                           as_of: date) -> CustomerState:
     held = await _rows(session, select(CustomerDataItem.data_item_id).where(
-        CustomerDataItem.customer_id == customer.id))
-    done = set(await _rows(session, select(DataSubjectRequest.kind).where(
-        DataSubjectRequest.customer_id == customer.id,
-        DataSubjectRequest.status == RequestStatus.COMPLETED,
-        DataSubjectRequest.resolved_on <= as_of,
-    )))
-    use_stopped = RequestKind.STOP_USE in done
-    permitted = ctx.after_cancellation_purposes() if is_cancelled_on(customer, as_of) else frozenset(ctx.purposes)
+        CustomerDataItem.customer_id == customer.id, in_effect(CustomerDataItem, as_of)))
+    stops = await _rows(session, select(DataSubjectRequest.id, DataSubjectRequest.kind, RequestTarget.target_id)
+                        .outerjoin(RequestTarget, RequestTarget.request_id == DataSubjectRequest.id)
+                        .where(DataSubjectRequest.customer_id == customer.id,
+                               DataSubjectRequest.status == RequestStatus.COMPLETED,
+                               DataSubjectRequest.resolved_on <= as_of,
+                               DataSubjectRequest.kind.in_([RequestKind.STOP_USE,
+                                                            RequestKind.STOP_THIRD_PARTY_PROVISION])))
+    return customer_state(ctx, as_of, held=frozenset(held), cancelled=is_cancelled_on(customer, as_of),
+                          registered=is_registered_on(customer, as_of), stops=stops)
+
+
+def customer_state(ctx: BusinessContext, as_of: date, *, held: frozenset[int], cancelled: bool,
+                   registered: bool = True, stops=()) -> CustomerState:
+    """The state of a customer on `as_of` from what was read about them: `stops` are rows
+    (request id, kind, named target or None) of their completed STOP_USE and
+    STOP_THIRD_PARTY_PROVISION requests resolved on or before `as_of`. Breach impact
+    (registry/breach.py) builds the states of many customers at once with it."""
+    named: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for request_id, kind, target in stops:
+        named[(request_id, kind)].update(() if target is None else (target,))
+    in_effect_purposes = ctx.purposes_on(as_of, cancelled=cancelled)
+    stopped: set[int] = set()
+    stopped_recipients: set[int] | None = set()
+    for (_, kind), targets in named.items():
+        if kind == RequestKind.STOP_USE:
+            stopped |= targets or set(ctx.purposes)
+        elif stopped_recipients is not None:
+            stopped_recipients = (stopped_recipients | targets) if targets else None
     return CustomerState(
-        held=frozenset() if RequestKind.DELETION in done else frozenset(held),
-        permitted=frozenset() if use_stopped else permitted,
-        use_stopped=use_stopped,
-        provision_stopped=RequestKind.STOP_THIRD_PARTY_PROVISION in done,
+        held=held,
+        permitted=in_effect_purposes - stopped,
+        stopped=frozenset(stopped) & in_effect_purposes,
+        stopped_recipients=None if stopped_recipients is None else frozenset(stopped_recipients),
+        registered=registered,
     )
 
 
@@ -303,18 +379,23 @@ def derive_handlings(ctx: BusinessContext, state: CustomerState, as_of: date) ->
     """Every party's handling for a customer in `state` on `as_of`, excluded ones included."""
     reach = _Reach(ctx, state, as_of)
     return (
-        [_controller(ctx, state)]
+        [_controller(ctx, state, as_of)]
         + [reach.contract_handling(c) for c in ctx.contracts]
-        + [_third_party(ctx, state, p) for p in ctx.provisions]
+        + [_third_party(ctx, state, p) for p in ctx.provisions_on(as_of)]
     )
 
 
-def _emptiness_reasons(state: CustomerState, items: frozenset, purposes: frozenset) -> list[ExclusionReason]:
-    reasons = [] if items else [ExclusionReason.NO_HELD_DATA_ITEMS]
-    if state.use_stopped:
-        reasons.append(ExclusionReason.USE_STOPPED)
-    elif not purposes:
-        reasons.append(ExclusionReason.NO_PERMITTED_PURPOSES)
+def _emptiness_reasons(state: CustomerState, items: frozenset, purposes: frozenset,
+                       wanted: frozenset) -> list[ExclusionReason]:
+    """Why a party handles nothing: no held items, or no purposes left of those it would
+    handle (`wanted`): USE_STOPPED when the customer's STOP_USE took them, else
+    NO_PERMITTED_PURPOSES. Before registration, CUSTOMER_NOT_REGISTERED first."""
+    reasons = [] if state.registered else [ExclusionReason.CUSTOMER_NOT_REGISTERED]
+    if not items:
+        reasons.append(ExclusionReason.NO_HELD_DATA_ITEMS)
+    if not purposes:
+        stopped = wanted & state.stopped
+        reasons.append(ExclusionReason.USE_STOPPED if stopped else ExclusionReason.NO_PERMITTED_PURPOSES)
     return reasons
 
 
@@ -328,16 +409,17 @@ def _handling(ctx: BusinessContext, party, role, items, purposes, reasons, **ext
     )
 
 
-def _controller(ctx: BusinessContext, state: CustomerState) -> Handling:
-    reasons = _emptiness_reasons(state, state.held, state.permitted)
+def _controller(ctx: BusinessContext, state: CustomerState, as_of: date) -> Handling:
+    reasons = _emptiness_reasons(state, state.held, state.permitted, ctx.purposes_on(as_of))
     return _handling(ctx, ctx.business, HandlingRole.CONTROLLER, state.held, state.permitted, reasons)
 
 
 def _third_party(ctx: BusinessContext, state: CustomerState, provision: Provision) -> Handling:
+    provided = ctx.provision_purposes.get(provision.id, frozenset())
     items = ctx.provision_items.get(provision.id, frozenset()) & state.held
-    purposes = ctx.provision_purposes.get(provision.id, frozenset()) & state.permitted
-    reasons = _emptiness_reasons(state, items, purposes)
-    if state.provision_stopped:
+    purposes = provided & state.permitted
+    reasons = _emptiness_reasons(state, items, purposes, provided)
+    if state.provision_stopped(provision.recipient_id):
         reasons.append(ExclusionReason.THIRD_PARTY_PROVISION_STOPPED)
     return _handling(ctx, ctx.recipients[provision.recipient_id], HandlingRole.THIRD_PARTY,
                      items, purposes, reasons, provision=provision)
@@ -350,6 +432,7 @@ class _Scope:
     handles: bool
     items: frozenset[int]
     purposes: frozenset[int]
+    consents: bool = False  # one of its handling contracts consents to sub-entrustment
 
 
 class _Reach:
@@ -380,10 +463,11 @@ class _Reach:
         return chain
 
     def _evaluate(self, contract: Contract):
-        items = self.ctx.contract_items.get(contract.id, frozenset()) & self.state.held
-        purposes = self.ctx.contract_purposes.get(contract.id, frozenset()) & self.state.permitted
+        entrusted_items, entrusted_purposes = self.ctx.entrusted_on(contract.id, self.as_of)
+        items = entrusted_items & self.state.held
+        purposes = entrusted_purposes & self.state.permitted
         reasons = []
-        if contract.status != ContractStatus.ACTIVE:
+        if recorded_status_on(self.ctx.history.get(contract.id, []), self.as_of) != ContractStatus.ACTIVE:
             reasons.append(ExclusionReason.CONTRACT_NOT_ACTIVE)
         if not contract.effective_from <= self.as_of <= contract.expires_on:
             reasons.append(ExclusionReason.CONTRACT_NOT_IN_EFFECT)
@@ -393,7 +477,9 @@ class _Reach:
             items, purposes = items & parent.items, purposes & parent.purposes
             if not parent.handles:
                 reasons.append(ExclusionReason.CHAIN_BROKEN)
-        return items, purposes, reasons + _emptiness_reasons(self.state, items, purposes)
+            elif not parent.consents:
+                reasons.append(ExclusionReason.SUB_ENTRUSTMENT_NOT_PERMITTED)
+        return items, purposes, reasons + _emptiness_reasons(self.state, items, purposes, entrusted_purposes)
 
     def _scope(self, sub_id: int) -> _Scope:
         """The union over the subcontractor's handling contracts; when none handles, it does
@@ -403,14 +489,16 @@ class _Reach:
         if sub_id in self.visiting:  # a parent cycle: nobody in it was entrusted by the business
             return _Scope(False, frozenset(), frozenset())
         self.visiting.add(sub_id)
-        evaluated = [self._evaluate(c) for c in self.by_subcontractor.get(sub_id, [])]
+        contracts = self.by_subcontractor.get(sub_id, [])
+        evaluated = [(c, *self._evaluate(c)) for c in contracts]
         self.visiting.discard(sub_id)
-        handling = [(i, p) for i, p, reasons in evaluated if not reasons]
-        chosen = handling or [(i, p) for i, p, _ in evaluated]
+        handling = [(c, i, p) for c, i, p, reasons in evaluated if not reasons]
+        chosen = handling or [(c, i, p) for c, i, p, _ in evaluated]
         scope = _Scope(
             bool(handling),
-            frozenset().union(*(i for i, _ in chosen)),
-            frozenset().union(*(p for _, p in chosen)),
+            frozenset().union(*(i for _, i, _ in chosen)),
+            frozenset().union(*(p for _, _, p in chosen)),
+            any(ContractClause.SUB_ENTRUSTMENT_CONSENT in c.clauses for c, _, _ in handling),
         )
         self.scopes[sub_id] = scope
         return scope

@@ -14,9 +14,9 @@ from sqlmodel import Field, SQLModel
 from registry.enums import (
     AssessmentResult,
     ContractStatus,
-    CustomerStatus,
     LegalBasis,
     RequestKind,
+    RequestScope,
     RequestStatus,
     Role,
     Sensitivity,
@@ -80,6 +80,14 @@ def _json_list():
     return Field(default_factory=list, sa_type=sa.JSON, nullable=False)
 
 
+class Valid(SQLModel):
+    """A fact's period of valid time (registry/periods.py): from its first day to its last,
+    inclusive; `effective_until` NULL while it holds."""
+
+    effective_from: date
+    effective_until: date | None = None
+
+
 # --- The business and what it owns -------------------------------------------------
 
 
@@ -94,8 +102,9 @@ class Business(SQLModel, table=True):
     created_at: datetime = _stamp()
 
 
-class Purpose(SQLModel, table=True):
-    """A purpose of use (seed §2), numbered P1.. within its business."""
+class Purpose(Valid, table=True):
+    """A purpose of use (seed §2), numbered P1.. within its business; once retired
+    (`effective_until`, the API's `retiredOn`) it permits nothing after that day."""
 
     __table_args__ = (sa.UniqueConstraint("business_id", "code"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -118,37 +127,44 @@ class DataItem(SQLModel, table=True):
     category: str | None = Field(default=None, max_length=200)  # fideslang data category key
     sensitivity: Sensitivity = Field(default=Sensitivity.ORDINARY, sa_type=_enum(Sensitivity))
     voluntary: bool = False  # seed §11
+    property_damage_risk: bool = False  # its leak risks property damage (PPC Rules Art. 7(ii))
 
 
 # --- Customers (the data subjects) ---------------------------------------------------
 
 
 class Customer(SQLModel, table=True):
+    """A data subject, from `registered_on`; CANCELLED from `cancelled_on` on (which may lie
+    ahead: a scheduled cancellation), so the status is read for a day, never stored."""
+
     __table_args__ = (
         sa.UniqueConstraint("business_id", "external_ref"),
-        sa.Index("ix_customer_business_status", "business_id", "status"),
+        sa.Index("ix_customer_business_cancelled", "business_id", "cancelled_on"),
     )
     id: int | None = Field(default=None, primary_key=True)
     business_id: int = _fk("business.id", index=False)
     external_ref: str = Field(max_length=100)
     display_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
-    status: CustomerStatus = Field(default=CustomerStatus.ACTIVE, sa_type=_enum(CustomerStatus))
+    registered_on: date
     cancelled_on: date | None = None
     version: int = 1
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
 
-class CustomerDataItem(SQLModel, table=True):
-    """A data item held for a customer (a voluntary item not given is not held)."""
+class CustomerDataItem(Valid, table=True):
+    """A period in which a data item was held for a customer (a voluntary item not given is
+    not held). Giving it opens one, withdrawing it or a completed DELETION closes it."""
 
     __tablename__ = "customer_data_item"
-    __table_args__ = (sa.Index("ix_customer_data_item_item", "data_item_id", "customer_id"),)
-    customer_id: int = Field(
-        sa_column_args=[sa.ForeignKey("customer.id", ondelete="CASCADE")], primary_key=True
+    __table_args__ = (
+        sa.Index("ix_customer_data_item_customer", "customer_id", "data_item_id", "effective_from"),
+        sa.Index("ix_customer_data_item_item", "data_item_id", "customer_id"),
     )
-    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(sa_column_args=[sa.ForeignKey("customer.id", ondelete="CASCADE")])
+    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")])
 
 
 # --- Subcontractors (entrusted parties, seed §9) -------------------------------------
@@ -190,13 +206,30 @@ class Contract(SQLModel, table=True):
     effective_from: date
     expires_on: date
     clauses: list[str] = _json_list()
+    data_returned_on: date | None = None  # the subcontractor confirmed the data returned or deleted
     version: int = 1
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
 
-class Entrustment(SQLModel, table=True):
-    """What a contract entrusts: purposes x data items."""
+class ContractStatusChange(SQLModel, table=True):
+    """One transition of a contract, dated by the day it takes effect: the status on a day is
+    that of the last change on or before it (DRAFT before the first)."""
+
+    __tablename__ = "contract_status_change"
+    __table_args__ = (sa.Index("ix_contract_status_change_contract", "contract_id", "effective_on", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = _fk("contract.id", index=False, ondelete="CASCADE")
+    status: ContractStatus = Field(sa_type=_enum(ContractStatus))
+    effective_on: date
+    at: datetime = _stamp()
+    actor: str = Field(max_length=200)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Entrustment(Valid, table=True):
+    """What a contract entrusts: purposes x data items, for a period; removing it closes the
+    period and keeps the row, so the past still answers."""
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = _fk("contract.id", ondelete="CASCADE")
@@ -231,12 +264,13 @@ class ThirdPartyRecipient(SQLModel, table=True):
     kind: str = Field(max_length=100)
 
 
-class Provision(SQLModel, table=True):
+class Provision(Valid, table=True):
+    """A provision to a third party for a period; it is active on the days its period holds."""
+
     id: int | None = Field(default=None, primary_key=True)
     business_id: int = _fk("business.id")
     recipient_id: int = _fk("third_party_recipient.id")
     legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis))
-    active: bool = True
     # what the data is provided for, in the notice's words (seed §7: "for billing purposes...")
     stated_purpose: str | None = Field(default=None, max_length=500)
 
@@ -296,6 +330,17 @@ class DataSubjectRequest(SQLModel, table=True):
     resolved_on: date | None = None  # resolved_at as a date in the business's time zone
     note: str | None = Field(default=None, max_length=4000)
     version: int = 1
+
+
+class RequestTarget(SQLModel, table=True):
+    """What a scoped request names (RequestScope): a purpose, data item or recipient by id."""
+
+    __tablename__ = "request_target"
+    request_id: int = Field(
+        sa_column_args=[sa.ForeignKey("data_subject_request.id", ondelete="CASCADE")], primary_key=True
+    )
+    scope: RequestScope = Field(sa_type=_enum(RequestScope), primary_key=True)
+    target_id: int = Field(primary_key=True)
 
 
 # --- Audit and access -----------------------------------------------------------------

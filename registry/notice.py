@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.enums import ContractStatus, LegalBasis
 from registry.errors import InvalidInput, NotFound
+from registry.periods import in_effect_or_open
 from registry.models import (
     Business, Contract, DataItem, Provision, ProvisionDataItem, ProvisionPurpose, Purpose, Subcontractor,
     ThirdPartyRecipient,
@@ -85,7 +86,8 @@ async def _facts(session: AsyncSession, business_code: str) -> _Facts:
     bid = business.id
     return _Facts(
         business=business,
-        purposes=await _all(session, select(Purpose).where(Purpose.business_id == bid).order_by(Purpose.ordinal)),
+        purposes=await _all(session, select(Purpose).where(  # a retired purpose is no longer stated
+            Purpose.business_id == bid, in_effect_or_open(Purpose, None)).order_by(Purpose.ordinal)),
         voluntary_items=await _all(session, select(DataItem.name).where(
             DataItem.business_id == bid, DataItem.voluntary.is_(True)).order_by(DataItem.id)),
         provisions=await _provisions(session, bid),
@@ -94,7 +96,7 @@ async def _facts(session: AsyncSession, business_code: str) -> _Facts:
 
 
 async def _provisions(session: AsyncSession, business_id: int) -> list[_ProvisionFacts]:
-    active = (Provision.business_id == business_id, Provision.active.is_(True))
+    active = (Provision.business_id == business_id, in_effect_or_open(Provision, None))
     rows = await _all(session, select(Provision, ThirdPartyRecipient).join(ThirdPartyRecipient)
                       .where(*active).order_by(Provision.id))
     items = await _all(session, select(ProvisionDataItem.provision_id, DataItem.name).join(DataItem)
@@ -121,7 +123,7 @@ async def _countries(session: AsyncSession, business: Business) -> list[str]:
         Contract, Contract.subcontractor_id == Subcontractor.id,
     ).where(Contract.business_id == business.id, Contract.status.in_(entrusting)))
     recipients = await _all(session, select(ThirdPartyRecipient.country).join(Provision).where(
-        Provision.business_id == business.id, Provision.active.is_(True)))
+        Provision.business_id == business.id, in_effect_or_open(Provision, None)))
     return sorted({business.country, *subcontractors, *recipients})
 
 

@@ -16,13 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry.audit import record, snapshot
 from registry.businesses import get_business, resolve_item_codes, resolve_purpose_codes
 from registry.customers import get_customer
-from registry.enums import LegalBasis, RequestKind, RequestStatus
-from registry.errors import InvalidInput, NotFound, RegistryError, raise_all
+from registry.handling import resolve_handlings
+from registry.enums import LegalBasis
+from registry.errors import InvalidInput, NotFound, ProvisionNotApplicable, RegistryError, raise_all
 from registry.models import (
     AuditEvent,
-    CustomerDataItem,
     DataItem,
-    DataSubjectRequest,
     Provision,
     ProvisionDataItem,
     ProvisionPurpose,
@@ -73,17 +72,19 @@ async def create_provision(
     purpose_codes: Iterable[str],
     data_item_codes: Iterable[str],
     legal_basis: LegalBasis,
-    active: bool = True,
+    effective_from: date,
+    effective_until: date | None = None,
     stated_purpose: str | None = None,
 ) -> Provision:
     """Which of the business's own purposes and items go to the recipient, and on what
-    legal basis (Art. 27: consent, law, or opt-out)."""
+    legal basis (Art. 27: consent, law, or opt-out), from `effective_from`."""
     business = await get_business(session, business_code)
     recipient = await _get(session, ThirdPartyRecipient, recipient_id, field="recipientId")
     legal_basis = require_member(legal_basis, LegalBasis, field="legalBasis")
     purposes, items = await _resolve(session, business.id, purpose_codes, data_item_codes)
     provision = Provision(
-        business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis, active=active,
+        business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis,
+        effective_from=effective_from, effective_until=effective_until,
         stated_purpose=optional_text(stated_purpose, field="statedPurpose", max_length=500),
     )
     session.add(provision)
@@ -122,21 +123,37 @@ async def record_provision(
     customer_id: int,
     provided_on: date,
     data_item_codes: Iterable[str],
+    today: date,
 ) -> ProvisionRecord:
-    """The Art. 29 record of providing a customer's items under an active provision: the
-    items must be the provision's and held for the customer, and the customer must not
-    have stopped third-party provision (a completed STOP_THIRD_PARTY_PROVISION resolved on
-    or before `provided_on`, Art. 35(5))."""
+    """The Art. 29 record of providing a customer's items under a provision on `provided_on`
+    (not in the future). It records only what the registry says may happen that day: the
+    customer's handlings on `provided_on` must show the provision's recipient handling them
+    under it (not excluded: in effect, items held, purposes permitted, provision not stopped
+    by the customer, Art. 35(5)), and the items must be among those it handles; otherwise
+    PROVISION_NOT_APPLICABLE with the reasons, and nothing written."""
     provision = await _get(session, Provision, provision_id, field="provisionId")
     customer = await get_customer(session, customer_id, field="customerId")
-    if not provision.active:
-        raise InvalidInput(f"provision {provision_id} is not active", field="provisionId")
+    if provided_on > today:  # DESIGN.md "Time": never in the future, else PROVISION_NOT_APPLICABLE
+        raise ProvisionNotApplicable(f"providedOn {provided_on} lies in the future: the registry records "
+                                     "only what has happened", field="providedOn")
     if customer.business_id != provision.business_id:
         raise InvalidInput("the customer belongs to another business than the provision", field="customerId")
     codes = require_codes(data_item_codes, field="dataItemCodes")
     items = await resolve_item_codes(session, provision.business_id, codes, field="dataItemCodes")
-    await _check_items(session, provision.id, customer.id, items)
-    await _check_not_stopped(session, customer.id, provided_on)
+    found = [h for h in await resolve_handlings(session, customer.id, as_of=provided_on, include_excluded=True)
+             if h.provision is not None and h.provision.id == provision.id]
+    if not found:
+        raise ProvisionNotApplicable(f"provision {provision_id} is not in effect on {provided_on}",
+                                     field="providedOn")
+    handling = found[0]
+    if handling.excluded:
+        reasons = ", ".join(str(r) for r in handling.exclusion_reasons)
+        raise ProvisionNotApplicable(f"on {provided_on} the provision does not handle this customer's data: "
+                                     f"{reasons}", field="providedOn")
+    outside = [i.code for i in items if i.id not in {h.id for h in handling.data_items}]
+    if outside:
+        raise ProvisionNotApplicable(f"on {provided_on} the provision does not handle {', '.join(outside)} "
+                                     "for this customer", field="dataItemCodes")
     row = ProvisionRecord(
         provision_id=provision.id,
         customer_id=customer.id,
@@ -151,35 +168,6 @@ async def record_provision(
     await record(session, actor=actor, action="provision.record", entity=row, before=None, after=after)
     await session.commit()
     return row
-
-
-async def _check_items(session, provision_id: int, customer_id: int, items: list[DataItem]) -> None:
-    _, provided = await provision_links(session, [provision_id])
-    outside = [i.code for i in items if i.id not in {p.id for p in provided[provision_id]}]
-    if outside:
-        raise InvalidInput(f"the provision does not cover {', '.join(outside)}", field="dataItemCodes")
-    held_ids = set(
-        (
-            await session.exec(
-                select(CustomerDataItem.data_item_id).where(CustomerDataItem.customer_id == customer_id)
-            )
-        ).all()
-    )
-    not_held = [i.code for i in items if i.id not in held_ids]
-    if not_held:
-        raise InvalidInput(f"{', '.join(not_held)} not held for this customer", field="dataItemCodes")
-
-
-async def _check_not_stopped(session, customer_id: int, provided_on: date) -> None:
-    stmt = select(DataSubjectRequest.resolved_on).where(
-        DataSubjectRequest.customer_id == customer_id,
-        DataSubjectRequest.kind == RequestKind.STOP_THIRD_PARTY_PROVISION,
-        DataSubjectRequest.status == RequestStatus.COMPLETED,
-        DataSubjectRequest.resolved_on <= provided_on,
-    )
-    stopped_on = (await session.exec(stmt)).first()
-    if stopped_on is not None:
-        raise InvalidInput(f"the customer stopped third-party provision on {stopped_on}", field="providedOn")
 
 
 def _years_after(day: date, years: int) -> date:

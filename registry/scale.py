@@ -41,7 +41,6 @@ from registry.enums import (
     Certification,
     ContractClause,
     ContractStatus,
-    CustomerStatus,
     RequestKind,
     RequestStatus,
 )
@@ -50,6 +49,7 @@ from registry.models import (
     Assessment,
     Business,
     Contract,
+    ContractStatusChange,
     Customer,
     CustomerDataItem,
     DataItem,
@@ -86,6 +86,9 @@ STATUS_MIX = [
     (ContractStatus.TERMINATED, 0.08), (ContractStatus.DRAFT, 0.10), (ContractStatus.UNDER_REVIEW, 0.10),
 ]
 WAS_ACTIVE = {ContractStatus.ACTIVE, ContractStatus.EXPIRED, ContractStatus.SUSPENDED, ContractStatus.TERMINATED}
+REGISTRY_YEARS = 6  # the business's purposes and provision begin this many years before seeding
+CUSTOMER_AGE_DAYS = (800, 1800)  # a customer registered between these many days ago
+
 TRANSITIONS = {  # how many lifecycle moves lead to the status (each bumps the contract's version)
     ContractStatus.DRAFT: 0, ContractStatus.UNDER_REVIEW: 1, ContractStatus.ACTIVE: 2,
     ContractStatus.EXPIRED: 2, ContractStatus.SUSPENDED: 3, ContractStatus.TERMINATED: 3,
@@ -120,8 +123,9 @@ async def seed_scale(
     report = progress or (lambda stage, done, total: None)
     async with database.session(write=True) as session:
         await _require_empty(session)
-        await demo.seed_business(session)
-        await demo.seed_financial_institutions(session)
+        since = clock.today() - timedelta(days=REGISTRY_YEARS * 365)  # before every generated date
+        await demo.seed_business(session, since=since)
+        await demo.seed_financial_institutions(session, since=since)
         scope = await _Scope.load(session)
     world = _World(random.Random(seed), clock, scope)
     summary = ScaleSummary(demo.BUSINESS)
@@ -268,7 +272,7 @@ class _World:
         rng = self.rng
         statuses = rng.choices([s for s, _ in STATUS_MIX], [w for _, w in STATUS_MIX], k=total + 1)
         parents, depth, consenting = self._chains(total, statuses)
-        subs, assessments, contracts = [], [], []
+        subs, assessments, contracts, changes = [], [], [], []
         entrustments, ent_purposes, ent_items = [], [], []
         scope_of: dict[int, tuple[list[int], list[int]]] = {}
         next_assessment = next_entrustment = 1
@@ -287,8 +291,11 @@ class _World:
             scopes = self._entrustment_scopes(scope_of.get(parents.get(sub_id)))
             scope_of[sub_id] = scopes[0]
             contracts.append(self._contract(sub_id, status, consenting.get(sub_id, False), len(scopes)))
+            start, stored = contracts[-1][6], contracts[-1][4]
+            if stored is not ContractStatus.DRAFT:  # one dated change: the status from the start (or today)
+                changes.append((sub_id, stored, min(start, self.today), self.now, ACTOR, None))
             for purposes, items in scopes:
-                entrustments.append((next_entrustment, sub_id, rng.choice(JOBS), self.now))
+                entrustments.append((next_entrustment, sub_id, rng.choice(JOBS), self.now, start))
                 ent_purposes += [(next_entrustment, p) for p in purposes]
                 ent_items += [(next_entrustment, i) for i in items]
                 next_entrustment += 1
@@ -301,7 +308,10 @@ class _World:
                                      "effective_from", "expires_on", "clauses", "version", "created_at",
                                      "updated_at"], contracts)
         # contract ids are the subcontractor ids: one contract each
-        await bulk.insert(Entrustment, ["id", "contract_id", "description", "created_at"], entrustments)
+        await bulk.insert(ContractStatusChange, ["contract_id", "status", "effective_on", "at", "actor", "reason"],
+                          changes)
+        await bulk.insert(Entrustment, ["id", "contract_id", "description", "created_at", "effective_from"],
+                          entrustments)
         await bulk.insert(EntrustmentPurpose, ["entrustment_id", "purpose_id"], ent_purposes)
         await bulk.insert(EntrustmentDataItem, ["entrustment_id", "data_item_id"], ent_items)
         report("subcontractors", total, total)
@@ -385,22 +395,27 @@ class _World:
             for customer_id in chunk:
                 customer, held, completed, open_request = self._customer(customer_id)
                 rows.append(customer)
-                held_rows += [(customer_id, item) for item in held]
+                until = None
                 if completed is not None:
                     requests.append(self._completed_request(next_request, customer_id, completed))
                     next_request += 1
+                    if completed is RequestKind.DELETION:  # the periods close the day before it took effect
+                        until = requests[-1][8] - timedelta(days=1)
+                held_rows += [(customer_id, item, customer[5], until) for item in held]
                 if open_request:
                     requests.append(self._open_request(next_request, customer_id))
                     next_request += 1
-                if completed is None and customer[5] is CustomerStatus.ACTIVE and self.rng.random() < 0.10:
+                if completed is None and customer[6] is None and self.rng.random() < 0.10:
                     provided_on = self.today - timedelta(days=self.rng.randrange(1, 400))
                     records.append((next_record, self.scope.provision_id, customer_id, provided_on,
                                     years_after(provided_on, RETENTION_YEARS), self.now))
                     record_items += [(next_record, item) for item in held if item in self.scope.provided_items]
                     next_record += 1
-            await bulk.insert(Customer, ["id", "business_id", "external_ref", "display_name", "email", "status",
-                                         "cancelled_on", "version", "created_at", "updated_at"], rows)
-            await bulk.insert(CustomerDataItem, ["customer_id", "data_item_id"], held_rows)
+            await bulk.insert(Customer, ["id", "business_id", "external_ref", "display_name", "email",
+                                         "registered_on", "cancelled_on", "version", "created_at", "updated_at"],
+                              rows)
+            await bulk.insert(CustomerDataItem, ["customer_id", "data_item_id", "effective_from", "effective_until"],
+                              held_rows)
             await bulk.insert(DataSubjectRequest, ["id", "customer_id", "kind", "status", "detail", "received_at",
                                                    "due_on", "resolved_at", "resolved_on", "note", "version"],
                               requests)
@@ -424,17 +439,19 @@ class _World:
             if rng.random() < 0.3:
                 held.append(items["bank_account"])
         version = 1
-        status, cancelled_on = CustomerStatus.ACTIVE, None
+        cancelled_on = None
         if rng.random() < 0.05:
-            status, cancelled_on = CustomerStatus.CANCELLED, self.today - timedelta(days=rng.randrange(1, 700))
+            cancelled_on = self.today - timedelta(days=rng.randrange(1, 700))
             version += 1
+        low, high = CUSTOMER_AGE_DAYS
+        registered_on = self.today - timedelta(days=low + customer_id % (high - low))
         completed = rng.choice(COMPLETED_KINDS) if rng.random() < 0.01 else None
         name, email = f"Customer {customer_id} (fictional)", f"c{customer_id}@example.test"
         if completed is RequestKind.DELETION:
             name = email = None  # erased on completion (APPI Art. 35)
             version += 1
-        row = (customer_id, self.scope.business_id, f"LIJ-S{customer_id:07d}", name, email, status, cancelled_on,
-               version, self.now, self.now)
+        row = (customer_id, self.scope.business_id, f"LIJ-S{customer_id:07d}", name, email, registered_on,
+               cancelled_on, version, self.now, self.now)
         return row, held, completed, rng.random() < 0.003
 
     def _completed_request(self, request_id: int, customer_id: int, kind: RequestKind) -> tuple:

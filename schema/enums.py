@@ -36,6 +36,10 @@ RequestStatus = strawberry.enum(
     enums.RequestStatus, description="RECEIVED -> IN_PROGRESS -> COMPLETED | REJECTED."
 )
 Severity = strawberry.enum(enums.Severity, description="How urgent a finding is; CRITICAL fails `pi-gateway check`.")
+BreachCause = strawberry.enum(
+    enums.BreachCause, description="What caused a breach; MALICIOUS (unauthorised access, theft) makes it reportable "
+    "whatever the items (PPC Rules Art. 7(iii)).",
+)
 ErrorCode = strawberry.enum(enums.ErrorCode, description="Why a write was refused; nothing was written.")
 
 

@@ -72,6 +72,9 @@ class TransitionContractInput:
     expected_version: int
     to: ContractStatus
     reason: str | None = None
+    effective_on: date | None = strawberry.field(
+        default=None, description="The day it takes effect (default today; never in the future, nor before the "
+        "previous transition's).")
 
 
 @strawberry.input(description="Purposes x data items entrusted under a contract; codes of the contract's own business only.")
@@ -80,11 +83,23 @@ class AddEntrustmentInput:
     purpose_codes: list[str]
     data_item_codes: list[str]
     description: str | None = None
+    effective_from: date | None = strawberry.field(
+        default=None, description="The first day in effect (default today, or the contract's start when later).")
 
 
-@strawberry.input(description="The entrustment to withdraw.")
+@strawberry.input(description="The entrustment to end: its period closes the day before effectiveOn; it stays for "
+                             "the past.")
 class RemoveEntrustmentInput:
     id: strawberry.ID
+    effective_on: date | None = strawberry.field(default=None, description="The first day no longer in effect "
+                                                 "(default today).")
+
+
+@strawberry.input(description="The day the subcontractor confirmed the contract's data returned or deleted.")
+class RecordDataReturnInput:
+    contract_id: strawberry.ID
+    expected_version: int
+    returned_on: date
 
 
 @strawberry.input(description="A new customer and the data items held for them (a voluntary item not given is left out).")
@@ -94,6 +109,7 @@ class RegisterCustomerInput:
     display_name: str | None = None
     email: str | None = None
     data_item_codes: list[str]
+    registered_on: date | None = strawberry.field(default=None, description="Default today; never in the future.")
 
 
 @strawberry.input(description="The date the customer cancelled; afterwards only purposes usable after cancellation apply.")
@@ -102,11 +118,26 @@ class CancelCustomerInput:
     cancelled_on: date
 
 
-@strawberry.input(description="A data-subject request as received today.")
+@strawberry.input(description="Items a customer gives (a voluntary one later) or withdraws, from effectiveOn.")
+class ChangeCustomerItemsInput:
+    id: strawberry.ID
+    add_data_item_codes: list[str] | None = None
+    remove_data_item_codes: list[str] | None = None
+    effective_on: date | None = strawberry.field(default=None, description="Default today; never in the future.")
+
+
+@strawberry.input(description="A data-subject request as received today, scoped to what it names (none named: all).")
 class SubmitRequestInput:
     customer_id: strawberry.ID
     kind: RequestKind
     detail: str | None = None
+    purpose_codes: list[str] | None = strawberry.field(default=None, description="STOP_USE: the purposes to stop.")
+    data_item_codes: list[str] | None = strawberry.field(default=None, description="DELETION: the items to delete.")
+    recipient_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="STOP_THIRD_PARTY_PROVISION: the recipients to stop providing to.")
+    add_data_item_codes: list[str] | None = strawberry.field(default=None, description="CORRECTION: items to add.")
+    remove_data_item_codes: list[str] | None = strawberry.field(default=None,
+                                                                description="CORRECTION: items to remove.")
 
 
 @strawberry.input(description="A move of a request: RECEIVED -> IN_PROGRESS -> COMPLETED | REJECTED.")

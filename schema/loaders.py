@@ -103,7 +103,28 @@ class Loaders:
 
     @cached_property
     def held_items(self) -> DataLoader:
-        return self._many(customers.held_items)
+        """Keyed by (customer id, day)."""
+        return self._many(_by_day(customers.held_items))
+
+    @cached_property
+    def item_history(self) -> DataLoader:
+        return self._many(customers.item_history)
+
+    @cached_property
+    def status_history(self) -> DataLoader:
+        return self._many(contracts.status_histories)
+
+    @cached_property
+    def request_targets(self) -> DataLoader:
+        return self._many(requests.targets_of)
+
+    @cached_property
+    def purpose(self) -> DataLoader:
+        return _by_id(self._context, models.Purpose)
+
+    @cached_property
+    def data_item(self) -> DataLoader:
+        return _by_id(self._context, models.DataItem)
 
     @cached_property
     def requests_of_customer(self) -> DataLoader:
@@ -120,6 +141,22 @@ class Loaders:
 
 async def _current_statuses(session, ids, *, today):
     return await subcontractors.current_contract_statuses(session, ids, today=today)
+
+
+def _by_day(fetch):
+    """A fetch of (ids, as_of=day) answering by id, as one answering by (id, day) keys."""
+
+    async def dated(session, keys):
+        days: dict[Any, list] = {}
+        for key_id, day in keys:
+            days.setdefault(day, []).append(key_id)
+        found = {}
+        for day, key_ids in days.items():
+            answer = await fetch(session, key_ids, as_of=day)
+            found.update({(key_id, day): rows for key_id, rows in answer.items()})
+        return found
+
+    return dated
 
 
 def _empty_pair() -> tuple[list, list]:

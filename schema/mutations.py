@@ -18,9 +18,11 @@ from schema.errors import UserError, user_errors
 from schema.inputs import (
     AddEntrustmentInput,
     CancelCustomerInput,
+    ChangeCustomerItemsInput,
     CreateContractInput,
     CreateSubcontractorInput,
     RecordAssessmentInput,
+    RecordDataReturnInput,
     RecordProvisionInput,
     RegisterCustomerInput,
     RemoveEntrustmentInput,
@@ -158,7 +160,20 @@ class Mutation:
             row = await write(
                 info, contracts.transition_contract,
                 id=key(input.id, "Contract", "id"), expected_version=input.expected_version, to=input.to,
-                reason=input.reason, today=info.context.clock.today(),
+                reason=input.reason, today=info.context.clock.today(), effective_on=input.effective_on,
+            )
+        except RegistryError as error:
+            return ContractPayload(errors=user_errors(error))
+        return ContractPayload(contract=Contract.from_row(row))
+
+    @strawberry.mutation(extensions=VENDORS, description="Record the day the subcontractor confirmed the contract's "
+                                                         "data returned or deleted.")
+    async def record_data_return(self, info: Info, input: RecordDataReturnInput) -> ContractPayload:
+        try:
+            row = await write(
+                info, contracts.record_data_return,
+                id=key(input.contract_id, "Contract", "contractId"), expected_version=input.expected_version,
+                returned_on=input.returned_on, today=info.context.clock.today(),
             )
         except RegistryError as error:
             return ContractPayload(errors=user_errors(error))
@@ -171,7 +186,7 @@ class Mutation:
                 info, contracts.add_entrustment,
                 contract_id=key(input.contract_id, "Contract", "contractId"),
                 purpose_codes=list(input.purpose_codes), data_item_codes=list(input.data_item_codes),
-                description=input.description,
+                description=input.description, effective_from=input.effective_from, today=info.context.clock.today(),
             )
         except RegistryError as error:
             return EntrustmentPayload(errors=user_errors(error))
@@ -180,7 +195,8 @@ class Mutation:
     @strawberry.mutation(extensions=VENDORS, description="Withdraw an entrustment from its contract.")
     async def remove_entrustment(self, info: Info, input: RemoveEntrustmentInput) -> EntrustmentPayload:
         try:
-            row = await write(info, contracts.remove_entrustment, id=key(input.id, "Entrustment", "id"))
+            row = await write(info, contracts.remove_entrustment, id=key(input.id, "Entrustment", "id"),
+                              effective_on=input.effective_on, today=info.context.clock.today())
         except RegistryError as error:
             return EntrustmentPayload(errors=user_errors(error))
         return EntrustmentPayload(entrustment=Entrustment.from_row(row))
@@ -192,6 +208,7 @@ class Mutation:
                 info, customers.register_customer,
                 business_code=input.business_code, external_ref=input.external_ref, display_name=input.display_name,
                 email=input.email, data_item_codes=list(input.data_item_codes),
+                registered_on=input.registered_on or info.context.clock.today(), today=info.context.clock.today(),
             )
         except RegistryError as error:
             return CustomerPayload(errors=user_errors(error))
@@ -207,6 +224,20 @@ class Mutation:
             return CustomerPayload(errors=user_errors(error))
         return CustomerPayload(customer=Customer.from_row(row))
 
+    @strawberry.mutation(extensions=PRIVACY, description="Record items a customer gives (a voluntary one later) or "
+                                                         "withdraws (seed section 11), from effectiveOn.")
+    async def change_customer_items(self, info: Info, input: ChangeCustomerItemsInput) -> CustomerPayload:
+        today = info.context.clock.today()
+        try:
+            row = await write(
+                info, customers.change_customer_items, id=key(input.id, "Customer", "id"),
+                add_codes=list(input.add_data_item_codes or []), remove_codes=list(input.remove_data_item_codes or []),
+                effective_on=input.effective_on or today, today=today,
+            )
+        except RegistryError as error:
+            return CustomerPayload(errors=user_errors(error))
+        return CustomerPayload(customer=Customer.from_row(row))
+
     @strawberry.mutation(extensions=PRIVACY, description="File a data-subject request; its due date is set on receipt.")
     async def submit_request(self, info: Info, input: SubmitRequestInput) -> RequestPayload:
         try:
@@ -214,6 +245,10 @@ class Mutation:
                 info, requests.submit_request,
                 customer_id=key(input.customer_id, "Customer", "customerId"), kind=input.kind, detail=input.detail,
                 clock=info.context.clock, due_days=info.context.policy.request_due_days,
+                purpose_codes=list(input.purpose_codes or []), data_item_codes=list(input.data_item_codes or []),
+                recipient_ids=[key(r, "ThirdPartyRecipient", "recipientIds") for r in input.recipient_ids or []],
+                add_data_item_codes=list(input.add_data_item_codes or []),
+                remove_data_item_codes=list(input.remove_data_item_codes or []),
             )
         except RegistryError as error:
             return RequestPayload(errors=user_errors(error))
@@ -238,6 +273,7 @@ class Mutation:
                 provision_id=key(input.provision_id, "Provision", "provisionId"),
                 customer_id=key(input.customer_id, "Customer", "customerId"),
                 provided_on=input.provided_on, data_item_codes=list(input.data_item_codes),
+                today=info.context.clock.today(),
             )
         except RegistryError as error:
             return ProvisionRecordPayload(errors=user_errors(error))

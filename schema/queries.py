@@ -10,7 +10,7 @@ from registry.access import Capability
 from registry.errors import NotFound, RegistryError
 from registry.lookup import rows_by_ids
 from schema import ids
-from schema.enums import NoticeFormat
+from schema.enums import BreachCause, NoticeFormat
 from schema.errors import bad_argument
 from schema.inputs import CustomerFilter, SubcontractorFilter
 from schema.pagination import audit_page, page_args
@@ -29,9 +29,7 @@ from schema.types import (
     SubcontractorConnection,
     ThirdPartyRecipient,
     Viewer,
-    _items,
     node_of,
-    party_of,
 )
 
 READ = deny(Capability.READ_REGISTRY)
@@ -106,7 +104,7 @@ class Query:
         criteria = filter or CustomerFilter()
         page = await info.context.run(
             customers.list_customers, first=size, after_id=key, business_code=criteria.business_code,
-            status=criteria.status,
+            status=criteria.status, today=info.context.clock.today(),
         )
         return CustomerConnection.from_page(page)
 
@@ -151,10 +149,11 @@ class Query:
             for f in results
         ]
 
-    @strawberry.field(description="Whose data a breach at this party would touch today (APPI Art. 26).",
-                      extensions=READ)
+    @strawberry.field(description="Whose data a breach at this party would touch today, and whether and by when it "
+                                  "must be reported (APPI Art. 26, PPC Rules Art. 7 and 8).", extensions=READ)
     async def breach_impact(
-        self, info: Info, party_id: strawberry.ID, data_item_codes: list[str] | None = None
+        self, info: Info, party_id: strawberry.ID, data_item_codes: list[str] | None = None,
+        cause: BreachCause | None = BreachCause.UNKNOWN, discovered_on: date | None = None,
     ) -> BreachImpact:
         row = await _row(info, party_id)
         if row is None or type(row).__name__ not in ("Business", "Subcontractor", "ThirdPartyRecipient"):
@@ -162,14 +161,12 @@ class Query:
         try:
             impact = await info.context.run(
                 breach.breach_impact, party=row, today=info.context.clock.today(), data_item_codes=data_item_codes,
+                cause=cause or BreachCause.UNKNOWN, discovered_on=discovered_on,
                 contexts=info.context.business_contexts,
             )
         except RegistryError as error:
             raise _refuse(error) from error
-        return BreachImpact(
-            party=party_of(impact.party), data_items=_items(impact.data_items),
-            affected_customers=impact.affected_customers, reportable=impact.reportable, reasons=list(impact.reasons),
-        )
+        return BreachImpact.from_impact(impact)
 
     @strawberry.field(description="The privacy notice rendered from the registry alone, in the seed's section order.",
                       extensions=READ)

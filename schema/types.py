@@ -4,8 +4,6 @@ Every type keeps its row in a private attribute; reference and list fields go th
 operation's DataLoaders, so a list of N objects costs one query per level, not N.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 from typing import Any
@@ -15,13 +13,16 @@ from strawberry import Private
 from strawberry.types import Info
 
 from registry import audit as audit_log
-from registry import contracts, handling, models
+from registry import contract_status, contracts, customers, handling, models
 from registry.access import Capability
 from registry.disclosure import render_disclosure
+from registry.enums import RequestScope
+from registry.periods import Period
 from schema import ids
 from schema.pagination import audit_page
 from schema.enums import (
     AssessmentResult,
+    BreachCause,
     Certification,
     ContractClause,
     ContractStatus,
@@ -81,13 +82,15 @@ class Purpose(Node):
         description="Still applies after the customer cancels (seed section 5)."
     )
     data_use: str | None = strawberry.field(description="fideslang data use key, e.g. marketing.communications.email.")
+    effective_from: date = strawberry.field(description="The first day it permits use.")
+    retired_on: date | None = strawberry.field(description="Once retired, it permits nothing after this day.")
 
     @classmethod
     def from_row(cls, row: models.Purpose) -> "Purpose":
         return cls(
             id=ids.encode("Purpose", row.id), code=row.code, ordinal=row.ordinal, title=row.title,
             description=row.description, usable_after_cancellation=row.usable_after_cancellation,
-            data_use=row.data_use,
+            data_use=row.data_use, effective_from=row.effective_from, retired_on=row.effective_until,
         )
 
 
@@ -98,12 +101,15 @@ class DataItem(Node):
     category: str | None = strawberry.field(description="fideslang data category key, e.g. user.financial.credit_card.")
     sensitivity: Sensitivity
     voluntary: bool = strawberry.field(description="A voluntary entry (seed section 11): held only when given.")
+    property_damage_risk: bool = strawberry.field(
+        description="Its leak risks property damage (PPC Rules Art. 7(ii)): a card number, bank credentials."
+    )
 
     @classmethod
     def from_row(cls, row: models.DataItem) -> "DataItem":
         return cls(
             id=ids.encode("DataItem", row.id), code=row.code, name=row.name, category=row.category,
-            sensitivity=row.sensitivity, voluntary=row.voluntary,
+            sensitivity=row.sensitivity, voluntary=row.voluntary, property_damage_risk=row.property_damage_risk,
         )
 
 
@@ -129,9 +135,12 @@ class Business(Node, Party):
             operator_name=row.operator_name, country=row.country, activities=list(row.activities), _row=row,
         )
 
-    @strawberry.field(description="Its purposes of use, in order.")
-    @batched("purposes_of_business", lambda rows: _purposes(rows))
-    async def purposes(self, info: Info) -> list[Purpose]: ...
+    @strawberry.field(description="Its purposes of use, in order; retired ones (retired before today) only with "
+                                  "includeRetired.")
+    async def purposes(self, info: Info, include_retired: bool | None = False) -> list[Purpose]:
+        rows = await info.context.loaders.purposes_of_business.load(self._row.id)
+        today = info.context.clock.today()
+        return _purposes(r for r in rows if include_retired or r.effective_until is None or r.effective_until >= today)
 
     @strawberry.field(description="The kinds of personal data it acquires.")
     @batched("items_of_business", lambda rows: _items(rows))
@@ -246,14 +255,19 @@ class Subcontractor(Node, Party):
         return AuditEventConnection.from_page(page, info)
 
 
-@strawberry.type(description="What a contract entrusts: purposes x data items.")
+@strawberry.type(description="What a contract entrusts: purposes x data items, for a period.")
 class Entrustment(Node):
     description: str | None
+    effective_from: date
+    effective_until: date | None = strawberry.field(
+        description="Its last day: removing an entrustment closes its period; it stays for the past."
+    )
     _row: Private[models.Entrustment]
 
     @classmethod
     def from_row(cls, row: models.Entrustment) -> "Entrustment":
-        return cls(id=ids.encode("Entrustment", row.id), description=row.description, _row=row)
+        return cls(id=ids.encode("Entrustment", row.id), description=row.description,
+                   effective_from=row.effective_from, effective_until=row.effective_until, _row=row)
 
     @strawberry.field
     @batched("contract", lambda row: Contract.from_row(row), key=lambda obj: obj._row.contract_id)
@@ -268,6 +282,15 @@ class Entrustment(Node):
     async def data_items(self, info: Info) -> list[DataItem]: ...
 
 
+@strawberry.type(description="One transition of a contract: the status it took and the day it took effect.")
+class ContractStatusChange:
+    status: ContractStatus
+    effective_on: date
+    at: datetime = strawberry.field(description="When the transition was recorded.")
+    actor: str
+    reason: str | None
+
+
 @strawberry.type(description="A contract between a business and a subcontractor, with its lifecycle.")
 class Contract(Node):
     reference: str
@@ -276,6 +299,9 @@ class Contract(Node):
     expires_on: date
     clauses: list[ContractClause]
     version: int = strawberry.field(description="Bumped by one on every write, entrustments included.")
+    data_returned_on: date | None = strawberry.field(
+        description="When the subcontractor confirmed the data returned or deleted (recordDataReturn)."
+    )
     _row: Private[models.Contract]
 
     @classmethod
@@ -283,12 +309,24 @@ class Contract(Node):
         return cls(
             id=ids.encode("Contract", row.id), reference=row.reference, signed_on=row.signed_on,
             effective_from=row.effective_from, expires_on=row.expires_on,
-            clauses=[ContractClause(c) for c in row.clauses], version=row.version, _row=row,
+            clauses=[ContractClause(c) for c in row.clauses], version=row.version,
+            data_returned_on=row.data_returned_on, _row=row,
         )
 
-    @strawberry.field(description="The stored status, or EXPIRED once expiresOn has passed, whatever was stored.")
-    def status(self, info: Info) -> ContractStatus:
-        return contracts.effective_status(self._row, info.context.clock.today())
+    @strawberry.field(description="The status on asOf (default today): that of the last transition on or before it, "
+                                  "DRAFT before the first, EXPIRED once expiresOn has passed.")
+    async def status(self, info: Info, as_of: date | None = None) -> ContractStatus:
+        today = info.context.clock.today()
+        if as_of is None or as_of == today:
+            return contracts.effective_status(self._row, today)  # the stored status is today's
+        changes = await info.context.loaders.status_history.load(self._row.id)
+        return contract_status.status_on(self._row, changes, as_of)
+
+    @strawberry.field(description="Every transition, oldest first.")
+    async def status_history(self, info: Info) -> list[ContractStatusChange]:
+        changes = await info.context.loaders.status_history.load(self._row.id)
+        return [ContractStatusChange(status=c.status, effective_on=c.effective_on, at=_local(info, c.at),
+                                     actor=c.actor, reason=c.reason) for c in changes]
 
     @strawberry.field
     @batched("subcontractor", lambda row: Subcontractor.from_row(row), key=lambda obj: obj._row.subcontractor_id)
@@ -298,9 +336,19 @@ class Contract(Node):
     @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
     async def business(self, info: Info) -> Business: ...
 
-    @strawberry.field
-    @batched("entrustments_of_contract", lambda rows: [Entrustment.from_row(r) for r in rows])
-    async def entrustments(self, info: Info) -> list[Entrustment]: ...
+    @strawberry.field(description="Its entrustments in effect on asOf; without asOf, those not ended (ones that begin "
+                                  "later included); with includeEnded, all of them.")
+    async def entrustments(self, info: Info, as_of: date | None = None,
+                           include_ended: bool | None = False) -> list[Entrustment]:
+        rows = await info.context.loaders.entrustments_of_contract.load(self._row.id)
+        if include_ended:
+            chosen = rows
+        elif as_of is not None:
+            chosen = [r for r in rows if Period.of(r).holds_on(as_of)]
+        else:
+            today = info.context.clock.today()
+            chosen = [r for r in rows if r.effective_until is None or r.effective_until >= today]
+        return [Entrustment.from_row(r) for r in chosen]
 
 
 @strawberry.type(description="A recipient of personal data provided by the business (seed section 7).")
@@ -318,15 +366,23 @@ class ThirdPartyRecipient(Node, Party):
     async def provisions(self, info: Info) -> list["Provision"]: ...
 
 
-@strawberry.type(description="Which items a business provides to a recipient, for which purposes, on which basis.")
+@strawberry.type(description="Which items a business provides to a recipient, for which purposes, on which basis, "
+                             "for a period.")
 class Provision(Node):
     legal_basis: LegalBasis
-    active: bool
+    stated_purpose: str | None = strawberry.field(description="What it is for, in the notice's words (seed section 7).")
+    effective_from: date
+    effective_until: date | None = strawberry.field(description="Its last day; null while it goes on.")
     _row: Private[models.Provision]
 
     @classmethod
     def from_row(cls, row: models.Provision) -> "Provision":
-        return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, active=row.active, _row=row)
+        return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, stated_purpose=row.stated_purpose,
+                   effective_from=row.effective_from, effective_until=row.effective_until, _row=row)
+
+    @strawberry.field(description="In effect today (its period holds today).")
+    def active(self, info: Info) -> bool:
+        return Period.of(self._row).holds_on(info.context.clock.today())
 
     @strawberry.field
     @batched("recipient", lambda row: ThirdPartyRecipient.from_row(row), key=lambda obj: obj._row.recipient_id)
@@ -399,6 +455,36 @@ class DataSubjectRequest(Node):
     def resolved_at(self, info: Info) -> datetime | None:
         return _local(info, self._row.resolved_at)
 
+    async def _named(self, info: Info, scope: RequestScope) -> list[int]:
+        targets = await info.context.loaders.request_targets.load(self._row.id)
+        return [t.target_id for t in targets if t.scope == scope]
+
+    async def _items_named(self, info: Info, scope: RequestScope) -> list[DataItem]:
+        found = await info.context.loaders.data_item.load_many(await self._named(info, scope))
+        return _items(row for row in found if row is not None)
+
+    @strawberry.field(description="STOP_USE: the purposes it stops (empty: all).")
+    async def purposes(self, info: Info) -> list[Purpose]:
+        found = await info.context.loaders.purpose.load_many(await self._named(info, RequestScope.PURPOSE))
+        return _purposes(row for row in found if row is not None)
+
+    @strawberry.field(description="DELETION: the items it deletes (empty: all).")
+    async def data_items(self, info: Info) -> list[DataItem]:
+        return await self._items_named(info, RequestScope.DATA_ITEM)
+
+    @strawberry.field(description="STOP_THIRD_PARTY_PROVISION: the recipients it names (empty: all).")
+    async def recipients(self, info: Info) -> list[ThirdPartyRecipient]:
+        found = await info.context.loaders.recipient.load_many(await self._named(info, RequestScope.RECIPIENT))
+        return [ThirdPartyRecipient.from_row(row) for row in found if row is not None]
+
+    @strawberry.field(description="CORRECTION: the items it adds.")
+    async def add_data_items(self, info: Info) -> list[DataItem]:
+        return await self._items_named(info, RequestScope.ADD_DATA_ITEM)
+
+    @strawberry.field(description="CORRECTION: the items it removes.")
+    async def remove_data_items(self, info: Info) -> list[DataItem]:
+        return await self._items_named(info, RequestScope.REMOVE_DATA_ITEM)
+
 
 @strawberry.type(description="Who handles which of a customer's data items, for which purposes, and on what footing.")
 class Handling:
@@ -437,17 +523,28 @@ class Handling:
 SHARED_TYPES = frozenset({"Handling"})
 
 
+@strawberry.type(description="A period in which an item was held for a customer.")
+class HeldItem:
+    data_item: DataItem
+    held_from: date
+    held_until: date | None = strawberry.field(description="The last day it was held; null while it is.")
+
+
 @strawberry.type(description="A data subject: a customer of a business.")
 class Customer(Node):
     external_ref: str = strawberry.field(description="The business's own reference for the customer.")
-    status: CustomerStatus
-    cancelled_on: date | None
+    cancelled_on: date | None = strawberry.field(description="The first day cancelled; it may lie ahead (scheduled).")
+    registered_on: date = strawberry.field(description="Before this day nobody handles the customer's data.")
     _row: Private[models.Customer]
 
     @classmethod
     def from_row(cls, row: models.Customer) -> "Customer":
-        return cls(id=ids.encode("Customer", row.id), external_ref=row.external_ref, status=row.status,
-                   cancelled_on=row.cancelled_on, _row=row)
+        return cls(id=ids.encode("Customer", row.id), external_ref=row.external_ref,
+                   cancelled_on=row.cancelled_on, registered_on=row.registered_on, _row=row)
+
+    @strawberry.field(description="The status on asOf (default today): CANCELLED only from cancelledOn.")
+    def status(self, info: Info, as_of: date | None = None) -> CustomerStatus:
+        return customers.status_on(self._row, as_of or info.context.clock.today())
 
     @strawberry.field(description="Personal data: null unless the viewer is PRIVACY_OFFICER or ADMIN.",
                       extensions=hide(Capability.READ_PERSONAL_DATA))
@@ -463,9 +560,16 @@ class Customer(Node):
     @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
     async def business(self, info: Info) -> Business: ...
 
-    @strawberry.field(description="The items held for this customer.")
-    @batched("held_items", lambda rows: _items(rows))
-    async def data_items(self, info: Info) -> list[DataItem]: ...
+    @strawberry.field(description="The items held for this customer on asOf (default today).")
+    async def data_items(self, info: Info, as_of: date | None = None) -> list[DataItem]:
+        day = as_of or info.context.clock.today()
+        return _items(await info.context.loaders.held_items.load((self._row.id, day)))
+
+    @strawberry.field(description="Every period in which an item was held, oldest first.")
+    async def item_history(self, info: Info) -> list[HeldItem]:
+        periods = await info.context.loaders.item_history.load(self._row.id)
+        return [HeldItem(data_item=shared(item, DataItem.from_row), held_from=period.effective_from,
+                         held_until=period.effective_until) for period, item in periods]
 
     @strawberry.field(description="Who handles this customer's data on `asOf` (default today in the business's time zone).")
     async def handlings(
@@ -510,9 +614,31 @@ class Finding:
 class BreachImpact:
     party: Party
     data_items: list[DataItem]
-    affected_customers: int
+    affected_customers: int = strawberry.field(
+        description="Customers whose items the party holds, whatever the use limits (data under STOP_USE is still held)."
+    )
+    customers_in_use: int = strawberry.field(description="Of those, the ones whose data it still uses.")
     reportable: bool = strawberry.field(description="APPI Art. 26 report to the regulator is required.")
-    reasons: list[str]
+    reasons: list[str] = strawberry.field(description="Each names its rule, e.g. \"PPC Rules Art. 7(iii): malicious act\".")
+    cause: BreachCause
+    discovered_on: date | None = strawberry.field(description="The day the breach was found, as given.")
+    preliminary_report_due_on: date | None = strawberry.field(
+        description="Within 5 days of discoveredOn; set when reportable and discoveredOn is given."
+    )
+    final_report_due_on: date | None = strawberry.field(
+        description="Within 30 days of discoveredOn, 60 for a malicious cause; set when reportable and discoveredOn is "
+        "given."
+    )
+
+    @classmethod
+    def from_impact(cls, impact) -> "BreachImpact":
+        return cls(
+            party=party_of(impact.party), data_items=_items(impact.data_items),
+            affected_customers=impact.affected_customers, customers_in_use=impact.customers_in_use,
+            reportable=impact.reportable, reasons=list(impact.reasons), cause=impact.cause,
+            discovered_on=impact.discovered_on, preliminary_report_due_on=impact.preliminary_report_due_on,
+            final_report_due_on=impact.final_report_due_on,
+        )
 
 
 @strawberry.type(description="One Subcontractor of a page, with its cursor.")

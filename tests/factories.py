@@ -6,7 +6,7 @@ without walking every write through its lifecycle. Writes under test go through 
 registry's own functions instead.
 """
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from itertools import count
 
 from registry.enums import (
@@ -23,6 +23,7 @@ from registry.models import (
     Assessment,
     Business,
     Contract,
+    ContractStatusChange,
     Customer,
     CustomerDataItem,
     DataItem,
@@ -39,6 +40,7 @@ from registry.models import (
 )
 
 _seq = count(1)
+SINCE = date(2020, 1, 1)  # when the factories' purposes, provisions and customers begin
 REQUIRED_CLAUSES = [
     ContractClause.CONFIDENTIALITY,
     ContractClause.PURPOSE_LIMITATION,
@@ -65,7 +67,7 @@ async def business(session, **overrides) -> Business:
     for i in range(1, 6):
         await _add(session, Purpose(
             business_id=row.id, code=f"P{i}", ordinal=i, title=f"Purpose {i}",
-            usable_after_cancellation=i in (2, 3),
+            usable_after_cancellation=i in (2, 3), effective_from=SINCE,
         ))
     for code, sensitivity, voluntary in [
         ("name", Sensitivity.ORDINARY, False),
@@ -78,6 +80,7 @@ async def business(session, **overrides) -> Business:
         await _add(session, DataItem(
             business_id=row.id, code=code, name=code.replace("_", " "),
             sensitivity=sensitivity, voluntary=voluntary,
+            property_damage_risk=code in ("credit_card_number", "bank_account"),
         ))
     return row
 
@@ -115,12 +118,17 @@ async def contract(session, business: Business, sub: Subcontractor, **overrides)
         status=ContractStatus.ACTIVE, effective_from=date(2026, 1, 1),
         expires_on=date(2027, 12, 31), clauses=[str(c) for c in REQUIRED_CLAUSES],
     )
-    return await _add(session, Contract(**(fields | overrides)))
+    row = await _add(session, Contract(**(fields | overrides)))
+    if row.status != ContractStatus.DRAFT:  # in that status from its start, as its history says
+        await _add(session, ContractStatusChange(contract_id=row.id, status=row.status,
+                                                 effective_on=row.effective_from, actor="factory"))
+    return row
 
 
 async def entrustment(session, contract: Contract, purposes_, items_, **overrides) -> Entrustment:
     """An entrustment of the given Purpose and DataItem rows under `contract`."""
-    row = await _add(session, Entrustment(contract_id=contract.id, **overrides))
+    fields = dict(effective_from=contract.effective_from)
+    row = await _add(session, Entrustment(contract_id=contract.id, **(fields | overrides)))
     for p in purposes_:
         await _add(session, EntrustmentPurpose(entrustment_id=row.id, purpose_id=p.id))
     for i in items_:
@@ -133,11 +141,15 @@ async def customer(session, business: Business, items_=(), **overrides) -> Custo
     n = next(_seq)
     fields = dict(
         business_id=business.id, external_ref=f"CUST-{n}", display_name=f"Customer {n}",
-        email=f"customer{n}@example.test", status=CustomerStatus.ACTIVE,
+        email=f"customer{n}@example.test", registered_on=SINCE,
     )
+    overrides = dict(overrides)
+    if overrides.pop("status", CustomerStatus.ACTIVE) == CustomerStatus.CANCELLED:
+        overrides.setdefault("cancelled_on", SINCE)
     row = await _add(session, Customer(**(fields | overrides)))
     for i in items_:
-        await _add(session, CustomerDataItem(customer_id=row.id, data_item_id=i.id))
+        await _add(session, CustomerDataItem(customer_id=row.id, data_item_id=i.id,
+                                             effective_from=row.registered_on))
     return row
 
 
@@ -149,7 +161,10 @@ async def recipient(session, **overrides) -> ThirdPartyRecipient:
 async def provision(session, business: Business, recipient_: ThirdPartyRecipient,
                     purposes_, items_, **overrides) -> Provision:
     fields = dict(business_id=business.id, recipient_id=recipient_.id,
-                  legal_basis=LegalBasis.CONSENT, active=True)
+                  legal_basis=LegalBasis.CONSENT, effective_from=SINCE)
+    overrides = dict(overrides)
+    if not overrides.pop("active", True):
+        overrides.setdefault("effective_until", SINCE)  # ended long ago
     row = await _add(session, Provision(**(fields | overrides)))
     for p in purposes_:
         await _add(session, ProvisionPurpose(provision_id=row.id, purpose_id=p.id))
@@ -167,4 +182,13 @@ async def request(session, customer_: Customer, kind: RequestKind, **overrides) 
     row = DataSubjectRequest(**(fields | overrides))
     if row.status in (RequestStatus.COMPLETED, RequestStatus.REJECTED) and row.resolved_on:
         row.resolved_at = row.resolved_at or datetime.combine(row.resolved_on, datetime.min.time(), timezone.utc)
-    return await _add(session, row)
+    row = await _add(session, row)
+    if row.status == RequestStatus.COMPLETED and row.kind == RequestKind.DELETION and row.resolved_on:
+        # what the registry's completion does: every held period closes the day before
+        from sqlmodel import select
+        for period in (await session.exec(select(CustomerDataItem).where(
+                CustomerDataItem.customer_id == customer_.id, CustomerDataItem.effective_until.is_(None)))).all():
+            period.effective_until = row.resolved_on - timedelta(days=1)
+            session.add(period)
+        await session.flush()
+    return row

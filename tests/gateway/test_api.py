@@ -128,7 +128,11 @@ async def test_completed_stop_third_party_provision_excludes_the_recipient(api):
 
 async def test_completed_stop_use_excludes_everyone(api):
     found = await handlings(api, "LIJ-0005", include_excluded=True)
-    assert all(h["excluded"] and "USE_STOPPED" in h["exclusionReasons"] for h in found.values())
+    assert all(h["excluded"] for h in found.values())
+    # contracts that begin next month entrust nothing yet, so no use of theirs was stopped
+    not_begun = {"Aozora Analytics Inc.", "Minato Data Labs K.K."}
+    assert all("CONTRACT_NOT_IN_EFFECT" in found[name]["exclusionReasons"] for name in not_begun)
+    assert all("USE_STOPPED" in h["exclusionReasons"] for name, h in found.items() if name not in not_begun)
     assert await handlings(api, "LIJ-0005") == {}
 
 
@@ -310,11 +314,14 @@ async def test_findings_breach_impact_and_notice_answer_on_the_demo(api):
     assert "ALMEX Inc." in data["privacyNotice"]
     subs = await api.data('{ subcontractors(filter: {nameContains: "Sakura"}) { edges { node { id } } } }')
     impact = await api.data(
-        "query ($p: ID!) { breachImpact(partyId: $p) { party { name } affectedCustomers reportable reasons "
-        "dataItems { code } } }", {"p": subs["subcontractors"]["edges"][0]["node"]["id"]},
+        "query ($p: ID!) { breachImpact(partyId: $p) { party { name } affectedCustomers customersInUse reportable "
+        "reasons dataItems { code } } }", {"p": subs["subcontractors"]["edges"][0]["node"]["id"]},
     )
     assert impact["breachImpact"]["reportable"] is True
-    assert impact["breachImpact"]["affectedCustomers"] == 3  # LIJ-0001, 0002 and 0004 hold payment data
+    # it holds payment data of every customer but LIJ-0006 (deleted); it no longer uses that of
+    # LIJ-0003 (cancelled: no billing) and LIJ-0005 (STOP_USE of everything)
+    assert impact["breachImpact"]["affectedCustomers"] == 7
+    assert impact["breachImpact"]["customersInUse"] == 5
 
 
 async def test_published_notice_needs_no_token(api):

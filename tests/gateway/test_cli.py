@@ -306,18 +306,27 @@ def record_count(url: str) -> int:
 
 
 def add_expired_record(url: str) -> None:
-    """A billing record for LIJ-0002 provided four years ago: its retention has ended."""
+    """A billing record for LIJ-0002 provided four years ago: its retention has ended. The
+    demo's history begins later (recordProvision refuses a day before the customer's
+    registration), so the record is written as an older registry would have kept it."""
     from registry import provisions
     from registry.customers import find_customer_by_ref
+    from sqlmodel import select
+
+    from registry.models import DataItem, ProvisionRecord, ProvisionRecordDataItem
 
     async def add(session):
         customer = await find_customer_by_ref(session, "loveinn-japan", "LIJ-0002")
         [bank] = await provisions.list_recipients(session)
         [provision] = (await provisions.provisions_of_recipients(session, [bank.id]))[bank.id]
-        await provisions.record_provision(
-            session, actor="test", provision_id=provision.id, customer_id=customer.id,
-            provided_on=date.today() - timedelta(days=4 * 365), data_item_codes=["name"],
-        )
+        provided_on = date.today() - timedelta(days=4 * 365)
+        row = ProvisionRecord(provision_id=provision.id, customer_id=customer.id, provided_on=provided_on,
+                              retain_until=provided_on + timedelta(days=3 * 365))
+        session.add(row)
+        await session.flush()
+        name = (await session.exec(select(DataItem).where(DataItem.business_id == provision.business_id,
+                                                           DataItem.code == "name"))).one()
+        session.add(ProvisionRecordDataItem(record_id=row.id, data_item_id=name.id))
 
     run_in_session(url, add)
 

@@ -9,6 +9,7 @@ write, and counts again.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -134,7 +135,7 @@ async def purpose_out_of_scope(api) -> Refusal:
             activities=["Something else"],
         )
         await businesses.add_purpose(session, actor="test", business_id=other.id, code="X9", ordinal=1,
-                                     title="Another business's purpose")
+                                     title="Another business's purpose", effective_from=date(2026, 1, 1))
     contract_id = await new_contract(api, await new_subcontractor(api), reference="CASE-SCOPE", to=())
     return Refusal("addEntrustment", ENTRUST, {"contract": contract_id, "purposes": ["X9"]}, "purposeCodes")
 
@@ -158,6 +159,26 @@ async def sub_entrustment_not_permitted(api) -> Refusal:
     return Refusal("transitionContract", TRANSITION, {"id": contract_id, "v": 2, "to": "ACTIVE"}, "to")
 
 
+RECORD_PROVISION = """
+mutation ($provision: ID!, $customer: ID!) {
+  recordProvision(input: {provisionId: $provision, customerId: $customer, providedOn: "2026-11-20",
+    dataItemCodes: ["name"]}) {
+    record { id } errors { code field message }
+  }
+}"""
+
+
+async def provision_not_applicable(api) -> Refusal:
+    """Billing data for LIJ-0003, cancelled in September: billing (P5) does not outlive a
+    cancellation, so the provision handles nothing of theirs any more (DESIGN.md "Time")."""
+    data = await api.data('{ thirdPartyRecipients { provisions { id } } '
+                          'customerByRef(businessCode: "loveinn-japan", externalRef: "LIJ-0003") { id } }')
+    [recipient] = data["thirdPartyRecipients"]
+    [provision] = recipient["provisions"]
+    return Refusal("recordProvision", RECORD_PROVISION,
+                   {"provision": provision["id"], "customer": data["customerByRef"]["id"]}, "providedOn")
+
+
 CASES: dict[str, Callable[..., Awaitable[Refusal]]] = {
     "NOT_FOUND": not_found,
     "INVALID_INPUT": invalid_input,
@@ -168,6 +189,7 @@ CASES: dict[str, Callable[..., Awaitable[Refusal]]] = {
     "MANAGEMENT_SYSTEM_INADEQUATE": management_system_inadequate,
     "MISSING_CONTRACT_CLAUSES": missing_contract_clauses,
     "SUB_ENTRUSTMENT_NOT_PERMITTED": sub_entrustment_not_permitted,
+    "PROVISION_NOT_APPLICABLE": provision_not_applicable,
 }
 
 

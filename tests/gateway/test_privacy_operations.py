@@ -81,8 +81,8 @@ async def test_record_provision_is_refused_after_a_completed_stop_of_third_party
     refused = (await api.data(RECORD, variables, role=Role.PRIVACY_OFFICER))["recordProvision"]
     assert refused["record"] is None
     [error] = refused["errors"]
-    assert (error["code"], error["field"]) == ("INVALID_INPUT", "providedOn")
-    assert "stopped third-party provision on 2026-11-25" in error["message"]
+    assert (error["code"], error["field"]) == ("PROVISION_NOT_APPLICABLE", "providedOn")
+    assert "on 2026-11-25" in error["message"] and "THIRD_PARTY_PROVISION_STOPPED" in error["message"]
     assert (await api.data(RECORDS))["provisionRecords"]["totalCount"] == total
 
 
@@ -180,13 +180,14 @@ async def test_a_forged_or_unknown_id_or_a_reversed_period_in_the_filter_is_a_cl
 async def test_a_breach_at_the_demo_payment_subcontractor_is_reportable_with_reasons(api):
     subs = await api.data('{ subcontractors(filter: {nameContains: "Sakura"}) { edges { node { id } } } }')
     impact = (await api.data(
-        "query ($p: ID!) { breachImpact(partyId: $p) { party { name } affectedCustomers reportable reasons "
-        "dataItems { code sensitivity } } }", {"p": subs["subcontractors"]["edges"][0]["node"]["id"]},
+        "query ($p: ID!) { breachImpact(partyId: $p) { party { name } affectedCustomers customersInUse reportable "
+        "reasons dataItems { code sensitivity } } }", {"p": subs["subcontractors"]["edges"][0]["node"]["id"]},
     ))["breachImpact"]
     assert impact["party"]["name"] == "Sakura Payment Services K.K. (fictional)"
-    assert impact["affectedCustomers"] == 3  # LIJ-0001, 0002, 0004: active and holding payment data
+    # every customer but LIJ-0006 (deleted) holds payment data it was given; LIJ-0003
+    # (cancelled: no billing) and LIJ-0005 (STOP_USE) are held but no longer used
+    assert (impact["affectedCustomers"], impact["customersInUse"]) == (7, 5)
     assert [i["code"] for i in impact["dataItems"]] == ["name", "amount", "credit_card_number", "bank_account"]
     assert impact["reportable"] is True
-    [reason] = impact["reasons"]
-    assert reason.startswith("FINANCIAL items: Amount billed, Credit card number, Bank account")
-    assert "APPI Art. 26" in reason
+    # the amount billed is FINANCIAL but risks no property damage on its own
+    assert impact["reasons"] == ["PPC Rules Art. 7(ii): risk of property damage: Credit card number, Bank account"]

@@ -42,6 +42,9 @@ MUTATIONS: dict[str, tuple[Capability, dict]] = {
     "recordProvision": (Capability.WRITE_PRIVACY, {
         "provisionId": encode("Provision", 1), "customerId": CUSTOMER, "providedOn": "2026-11-20",
         "dataItemCodes": ["name"]}),
+    "recordDataReturn": (Capability.WRITE_VENDORS,
+                         {"contractId": CONTRACT, "expectedVersion": 1, "returnedOn": "2026-11-20"}),
+    "changeCustomerItems": (Capability.WRITE_PRIVACY, {"id": CUSTOMER, "removeDataItemCodes": ["phone"]}),
 }
 
 # field guarded by a capability some role lacks -> that capability

@@ -46,7 +46,8 @@ mutation ($sub: ID!, $on: Date!) {
 }"""
 REGISTER_CUSTOMER = """
 mutation {
-  registerCustomer(input: {businessCode: "loveinn-japan", externalRef: "RACE-C", dataItemCodes: ["name"]}) {
+  registerCustomer(input: {businessCode: "loveinn-japan", externalRef: "RACE-C", dataItemCodes: ["name"],
+    registeredOn: "2026-10-01"}) {
     customer { id } errors { code field message }
   }
 }"""

@@ -13,6 +13,7 @@ from registry.db import Database, is_sqlite
 from registry.enums import RequestKind, RequestStatus
 from registry.models import AuditEvent
 from tests import factories
+from tests.conftest import TEST_CLOCK
 
 REFUSALS = {
     "update": "UPDATE audit_event SET actor = 'someone else'",
@@ -83,7 +84,7 @@ NOT_A_REDACTION = {
     "actor of a customer event": f"UPDATE audit_event SET actor = 'someone else' {CUSTOMER_EVENT}",
     "redaction that also moves the event": f"UPDATE audit_event SET entity_id = entity_id + 1, "
     f"after = replace(after, '{NAME}', '{REDACTED}') {CUSTOMER_EVENT}",
-    "other field of a customer event": f"UPDATE audit_event SET after = replace(after, 'ACTIVE', 'CANCELLED') "
+    "other field of a customer event": f"UPDATE audit_event SET after = replace(after, 'ERASE-1', 'ERASE-2') "
     f"{CUSTOMER_EVENT}",
     "personal field to another value": f"UPDATE audit_event SET after = replace(after, '{NAME}', 'Someone') "
     f"{CUSTOMER_EVENT}",
@@ -104,7 +105,8 @@ async def with_customer(migrated):
         await session.commit()
         await customers.register_customer(
             session, actor="po", business_code=business.code, external_ref="ERASE-1", display_name=NAME,
-            email="erase@example.test", data_item_codes=["name"],
+            email="erase@example.test", data_item_codes=["name"], registered_on=factories.SINCE,
+            today=TEST_CLOCK.today(),
         )
     return migrated
 

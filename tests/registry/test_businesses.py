@@ -8,6 +8,7 @@ from registry.enums import Sensitivity
 from registry.errors import Duplicate, InvalidInput, NotFound, PurposeOutOfScope
 from registry.models import AuditEvent, Business, DataItem, Purpose
 from tests import factories
+from tests.factories import SINCE
 
 ACTOR = "tester"
 
@@ -82,6 +83,7 @@ async def test_adding_a_purpose_and_a_data_item_is_audited(session):
         title="Billing",
         usable_after_cancellation=True,
         data_use="essential.service.payment_processing",
+        effective_from=SINCE,
     )
     item = await businesses.add_data_item(
         session,
@@ -93,6 +95,7 @@ async def test_adding_a_purpose_and_a_data_item_is_audited(session):
         sensitivity=Sensitivity.FINANCIAL,
     )
     assert purpose.usable_after_cancellation and item.sensitivity is Sensitivity.FINANCIAL
+    assert (purpose.effective_from, purpose.effective_until) == (SINCE, None)  # in effect from then, not retired
     assert [e.entity_id for e in await events(session, "purpose.add")] == [purpose.id]
     assert [e.entity_id for e in await events(session, "dataitem.add")] == [item.id]
 
@@ -102,7 +105,7 @@ async def test_a_purpose_code_is_unique_within_its_business(session):
     await session.commit()
     with pytest.raises(Duplicate) as raised:
         await businesses.add_purpose(
-            session, actor=ACTOR, business_id=biz.id, code="P1", ordinal=9, title="x"
+            session, actor=ACTOR, business_id=biz.id, code="P1", ordinal=9, title="x", effective_from=SINCE
         )
     assert raised.value.field == "code"
     assert await counts(session, Purpose, AuditEvent) == [5, 0]
@@ -119,7 +122,8 @@ async def test_a_data_item_code_is_unique_within_its_business(session):
 
 async def test_a_purpose_or_item_of_an_unknown_business_is_not_found(session):
     with pytest.raises(NotFound) as raised:
-        await businesses.add_purpose(session, actor=ACTOR, business_id=404, code="P1", ordinal=1, title="x")
+        await businesses.add_purpose(session, actor=ACTOR, business_id=404, code="P1", ordinal=1, title="x",
+                                    effective_from=SINCE)
     assert raised.value.field == "businessId"
     with pytest.raises(NotFound) as raised:
         await businesses.add_data_item(session, actor=ACTOR, business_id=404, code="name", name="Name")
@@ -131,7 +135,7 @@ async def test_a_purpose_ordinal_starts_at_one(session):
     biz = await _create(session)
     with pytest.raises(InvalidInput) as raised:
         await businesses.add_purpose(
-            session, actor=ACTOR, business_id=biz.id, code="P0", ordinal=0, title="x"
+            session, actor=ACTOR, business_id=biz.id, code="P0", ordinal=0, title="x", effective_from=SINCE
         )
     assert raised.value.field == "ordinal"
 
@@ -171,7 +175,8 @@ async def test_an_unknown_code_is_not_found_naming_the_code(session):
 async def test_a_code_of_another_business_is_out_of_scope_when_scoped(session):
     mine, other = await factories.business(session), await factories.business(session)
     await session.commit()
-    await businesses.add_purpose(session, actor=ACTOR, business_id=other.id, code="P9", ordinal=9, title="x")
+    await businesses.add_purpose(session, actor=ACTOR, business_id=other.id, code="P9", ordinal=9, title="x",
+                                 effective_from=SINCE)
     with pytest.raises(PurposeOutOfScope) as raised:
         await businesses.resolve_purpose_codes(session, mine.id, ["P9"], field="purposeCodes", scoped=True)
     assert raised.value.field == "purposeCodes"

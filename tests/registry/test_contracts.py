@@ -326,7 +326,7 @@ async def test_activation_reports_every_failing_rule_at_once(session):
 # --- entrustments -------------------------------------------------------------------------
 
 
-async def _add(session, con, purposes=("P1", "P4"), items=("name", "email")):
+async def _add(session, con, purposes=("P1", "P4"), items=("name", "email"), **overrides):
     return await contracts.add_entrustment(
         session,
         actor=ACTOR,
@@ -334,6 +334,8 @@ async def _add(session, con, purposes=("P1", "P4"), items=("name", "email")):
         purpose_codes=list(purposes),
         data_item_codes=list(items),
         description="Support desk",
+        today=TODAY,
+        **overrides,
     )
 
 
@@ -346,6 +348,7 @@ async def test_adding_an_entrustment_bumps_the_contracts_version_and_is_audited(
         "email",
     ]
     assert (await stored(session, con.id)).version == 2
+    assert (ent.effective_from, ent.effective_until) == (TODAY, None)  # from today: the contract began before
     [event] = await events(session, "entrustment.add")
     assert (event.entity_type, event.entity_id) == ("Entrustment", ent.id)
     after = json.loads(event.after)
@@ -378,7 +381,8 @@ async def test_an_entrustment_needs_known_purposes_and_items(session, error, fie
 async def test_an_entrustment_may_not_name_another_business_purposes_or_items(session):
     _, _, con = await _setup(session)
     other = await factories.business(session)
-    session.add(Purpose(business_id=other.id, code="P9", ordinal=9, title="Other business's purpose"))
+    session.add(Purpose(business_id=other.id, code="P9", ordinal=9, title="Other business's purpose",
+                        effective_from=factories.SINCE))
     session.add(DataItem(business_id=other.id, code="loyalty_id", name="Loyalty ID"))
     await session.commit()
     for codes, field in [
@@ -401,26 +405,60 @@ async def test_an_entrustment_reports_bad_purposes_and_bad_items_together(sessio
 async def test_an_entrustment_under_an_unknown_contract_is_not_found(session):
     with pytest.raises(NotFound) as raised:
         await contracts.add_entrustment(
-            session, actor=ACTOR, contract_id=404, purpose_codes=["P1"], data_item_codes=["name"]
+            session, actor=ACTOR, contract_id=404, purpose_codes=["P1"], data_item_codes=["name"], today=TODAY
         )
     assert raised.value.field == "contractId"
 
 
-async def test_removing_an_entrustment_returns_it_bumps_the_version_and_is_audited(session):
+async def test_an_entrustment_starts_with_the_contract_when_it_begins_later(session):
+    _, _, con = await _setup(session, effective_from=date(2026, 12, 1))
+    assert (await _add(session, con)).effective_from == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize("effective_from", [date(2025, 12, 31), date(2028, 1, 1)])
+async def test_an_entrustment_outside_the_contracts_term_is_invalid_input(session, effective_from):
+    _, _, con = await _setup(session)  # 2026-01-01..2027-12-31
+    with pytest.raises(InvalidInput) as raised:
+        await _add(session, con, effective_from=effective_from)
+    assert raised.value.field == "effectiveFrom"
+    assert await counts(session, Entrustment, AuditEvent) == [0, 0]
+
+
+async def test_removing_an_entrustment_closes_its_period_keeps_the_row_bumps_the_version_and_is_audited(session):
     _, _, con = await _setup(session)
-    ent = await _add(session, con)
-    removed = await contracts.remove_entrustment(session, actor=ACTOR, id=ent.id)
-    assert (removed.id, removed.description) == (ent.id, "Support desk")
-    assert await counts(session, Entrustment, EntrustmentPurpose, EntrustmentDataItem) == [0, 0, 0]
+    ent = await _add(session, con, effective_from=date(2026, 6, 1))
+    removed = await contracts.remove_entrustment(session, actor=ACTOR, id=ent.id, today=TODAY)
+    assert (removed.id, removed.description, removed.effective_until) == (ent.id, "Support desk", date(2026, 11, 24))
+    assert await counts(session, Entrustment, EntrustmentPurpose, EntrustmentDataItem) == [1, 2, 2]
     assert (await stored(session, con.id)).version == 3
+    assert (await contracts.entrustments_of(session, [con.id], as_of=date(2026, 11, 24)))[con.id] == [removed]
+    assert (await contracts.entrustments_of(session, [con.id], as_of=TODAY))[con.id] == []
     [event] = await events(session, "entrustment.remove")
-    assert (event.entity_type, event.entity_id, event.after) == ("Entrustment", ent.id, None)
+    assert (event.entity_type, event.entity_id) == ("Entrustment", ent.id)
     assert json.loads(event.before)["purpose_codes"] == ["P1", "P4"]
+    assert (json.loads(event.before)["effective_until"], json.loads(event.after)["effective_until"]) == (
+        None, "2026-11-24")
+
+
+async def test_an_entrustment_ends_once_and_never_before_it_began(session):
+    _, _, con = await _setup(session)
+    ent = await _add(session, con, effective_from=date(2026, 6, 1))
+    with pytest.raises(InvalidInput) as raised:
+        await contracts.remove_entrustment(session, actor=ACTOR, id=ent.id, today=TODAY,
+                                           effective_on=date(2026, 5, 31))
+    assert raised.value.field == "effectiveOn"
+    await contracts.remove_entrustment(session, actor=ACTOR, id=ent.id, today=TODAY, effective_on=date(2026, 9, 1))
+    with pytest.raises(InvalidTransition) as raised:
+        await contracts.remove_entrustment(session, actor=ACTOR, id=ent.id, today=TODAY)
+    assert raised.value.field == "id"
+    assert (await contracts.get_entrustment(session, ent.id)).effective_until == date(2026, 8, 31)
+    assert (await stored(session, con.id)).version == 3
+    assert len(await events(session, "entrustment.remove")) == 1
 
 
 async def test_removing_an_unknown_entrustment_is_not_found(session):
     with pytest.raises(NotFound) as raised:
-        await contracts.remove_entrustment(session, actor=ACTOR, id=404)
+        await contracts.remove_entrustment(session, actor=ACTOR, id=404, today=TODAY)
     assert raised.value.field == "id"
     assert await counts(session, AuditEvent) == [0]
 

@@ -11,6 +11,8 @@ from registry.models import AuditEvent, Customer, CustomerDataItem, DataItem
 from tests import factories
 
 ACTOR = "privacy-officer"
+TODAY = date(2026, 11, 25)
+REGISTERED = date(2026, 11, 1)
 
 
 async def counts(session, *models):
@@ -35,6 +37,8 @@ async def _register(session, biz, **overrides):
         display_name="Hanako Yamada",
         email="hanako@example.test",
         data_item_codes=["name", "email", "credit_card_number"],
+        registered_on=REGISTERED,
+        today=TODAY,
     )
     return await customers.register_customer(session, **(fields | overrides))
 
@@ -42,9 +46,12 @@ async def _register(session, biz, **overrides):
 async def test_a_registered_customer_is_active_holds_the_items_named_and_is_audited(session):
     biz = await _business(session)
     cust = await _register(session, biz)
-    assert (cust.status, cust.version, cust.business_id) == (CustomerStatus.ACTIVE, 1, biz.id)
-    held = await customers.held_items(session, [cust.id, 404])
+    assert (customers.status_on(cust, TODAY), cust.version, cust.business_id) == (CustomerStatus.ACTIVE, 1, biz.id)
+    assert cust.registered_on == REGISTERED
+    held = await customers.held_items(session, [cust.id, 404], as_of=REGISTERED)
     assert [i.code for i in held[cust.id]] == ["name", "email", "credit_card_number"] and held[404] == []
+    before = await customers.held_items(session, [cust.id], as_of=date(2026, 10, 31))
+    assert before[cust.id] == []  # nothing was held before the registration
     [event] = await events(session, "customer.register")
     assert (event.entity_type, event.entity_id) == ("Customer", cust.id)
     assert json.loads(event.after)["data_item_codes"] == ["name", "email", "credit_card_number"]
@@ -70,6 +77,7 @@ async def test_a_customer_ref_is_unique_within_its_business(session):
         (InvalidInput, "email", {"email": "not-an-address"}),
         (InvalidInput, "displayName", {"display_name": "N" * 201}),
         (NotFound, "dataItemCodes", {"data_item_codes": ["name", "shoe_size"]}),
+        (InvalidInput, "registeredOn", {"registered_on": date(2026, 11, 26)}),
     ],
 )
 async def test_a_malformed_registration_is_refused_with_the_field_and_nothing_is_written(
@@ -97,13 +105,14 @@ async def test_cancelling_a_customer_records_the_date_bumps_the_version_and_is_a
     cancelled = await customers.cancel_customer(
         session, actor=ACTOR, id=cust.id, cancelled_on=date(2026, 11, 20)
     )
-    assert (cancelled.status, cancelled.cancelled_on, cancelled.version) == (
+    assert (customers.status_on(cancelled, TODAY), cancelled.cancelled_on, cancelled.version) == (
         CustomerStatus.CANCELLED,
         date(2026, 11, 20),
         2,
     )
+    assert customers.status_on(cancelled, date(2026, 11, 19)) is CustomerStatus.ACTIVE
     [event] = await events(session, "customer.cancel")
-    assert json.loads(event.before)["status"] == "ACTIVE" and json.loads(event.after)["status"] == "CANCELLED"
+    assert json.loads(event.before)["cancelled_on"] is None and json.loads(event.after)["cancelled_on"] == "2026-11-20"
 
 
 async def test_only_an_active_customer_can_cancel(session):
@@ -147,8 +156,11 @@ async def test_customers_are_listed_by_business_and_status(session):
     await session.commit()
     page = await customers.list_customers(session)
     assert ([x.id for x in page.items], page.total) == ([a.id, b.id, c.id], 3)
-    page = await customers.list_customers(session, business_code=biz.code, status=CustomerStatus.ACTIVE)
+    page = await customers.list_customers(session, business_code=biz.code, status=CustomerStatus.ACTIVE,
+                                          today=TODAY)
     assert [x.id for x in page.items] == [a.id]
+    page = await customers.list_customers(session, status=CustomerStatus.CANCELLED, today=TODAY)
+    assert [x.id for x in page.items] == [b.id]
     page = await customers.list_customers(session, first=1, after_id=a.id, business_code=biz.code)
     assert ([x.id for x in page.items], page.has_next, page.total) == ([b.id], False, 2)
     assert (await customers.list_customers(session, business_code="nope")).total == 0

@@ -6,7 +6,7 @@ import pytest
 
 from registry import provisions
 from registry.disclosure import render_disclosure
-from registry.enums import ContractStatus, CustomerStatus, RequestKind, RequestStatus
+from registry.enums import ContractClause, ContractStatus, RequestKind, RequestStatus
 from registry.errors import InvalidInput, NotFound
 from tests import factories as f
 
@@ -24,7 +24,8 @@ async def world(session, *, display_name="Hanako Yamada", recipient_name="Financ
     await f.entrustment(session, await f.contract(session, biz, pay, reference="PAY-1"),
                         [ps["P1"], ps["P5"]], [its["name"], its["amount"]])
     survey = await f.subcontractor(session, name="Tsubame Research")
-    await f.entrustment(session, await f.contract(session, biz, survey, reference="SUR-1"),
+    consenting = [str(c) for c in f.REQUIRED_CLAUSES] + [ContractClause.SUB_ENTRUSTMENT_CONSENT]
+    await f.entrustment(session, await f.contract(session, biz, survey, reference="SUR-1", clauses=consenting),
                         [ps["P3"]], [its["name"], its["email"]])
     panel = await f.subcontractor(session, name="Panelist Hub", country="SG", parent_id=survey.id)
     await f.entrustment(session, await f.contract(session, biz, panel, reference="SUR-2"), [ps["P3"]], [its["email"]])
@@ -40,7 +41,7 @@ async def world(session, *, display_name="Hanako Yamada", recipient_name="Financ
     if "amount" in held:
         await provisions.record_provision(
             session, actor="officer", provision_id=provision.id, customer_id=customer.id,
-            provided_on=date(2026, 11, 20), data_item_codes=["name", "amount"],
+            provided_on=date(2026, 11, 20), data_item_codes=["name", "amount"], today=date(2026, 11, 25),
         )
     return biz, customer
 
@@ -64,6 +65,18 @@ async def test_the_answer_states_the_personal_information_held(session):
     held = section(await render_disclosure(session, customer.id, as_of=TODAY), "Personal information held")
     assert "- Name: Hanako Yamada" in held and "- Email address: hanako@example.test" in held
     assert "Items held on 2026-11-25: name, email, amount" in held
+    assert "- Registered on: 2020-01-01" in held and "- Customer status: active" in held
+
+
+@pytest.mark.parametrize("as_of, status", [
+    (TODAY, "active; cancels on 2026-12-25"), (date(2026, 12, 25), "cancelled on 2026-12-25"),
+])
+async def test_a_scheduled_cancellation_reads_as_such_before_its_day(session, as_of, status):
+    _, customer = await world(session)
+    customer.cancelled_on = date(2026, 12, 25)
+    await session.commit()
+    held = section(await render_disclosure(session, customer.id, as_of=as_of), "Personal information held")
+    assert f"- Customer status: {status}" in held
 
 
 async def test_who_handles_it_lists_each_party_with_role_items_purposes_footing_and_country(session):
@@ -103,7 +116,7 @@ async def test_the_answer_lists_the_customers_requests(session):
 
 async def test_a_cancelled_customer_sees_only_the_purposes_still_in_use(session):
     _, customer = await world(session)
-    customer.status, customer.cancelled_on = CustomerStatus.CANCELLED, date(2026, 10, 1)
+    customer.cancelled_on = date(2026, 10, 1)
     await session.commit()
     who = section(await render_disclosure(session, customer.id, as_of=TODAY), "Who handles it")
     assert "Sakura Payments" not in who and "Financial institutions" not in who

@@ -10,6 +10,8 @@ from registry import audit, customers, requests
 from registry.enums import RequestKind, RequestStatus
 from registry.models import AuditEvent, DataSubjectRequest
 from tests import factories
+from tests.conftest import TEST_CLOCK
+from tests.factories import SINCE
 
 ACTOR = "po"
 NAME, EMAIL = "Erase Me", "erase@example.test"
@@ -19,7 +21,7 @@ DETAIL, NOTE = "I am Erase Me of 1-2-3 Shibuya", "Identity checked by phone with
 async def subject(session, biz, ref="ERASE-1", name=NAME, email=EMAIL):
     return await customers.register_customer(
         session, actor=ACTOR, business_code=biz.code, external_ref=ref, display_name=name, email=email,
-        data_item_codes=["name", "email"],
+        data_item_codes=["name", "email"], registered_on=SINCE, today=TEST_CLOCK.today(),
     )
 
 

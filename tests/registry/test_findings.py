@@ -59,6 +59,27 @@ async def test_expired_contract_still_carrying_entrustments_is_reported(session)
     assert "1 entrustment(s)" in finding.message and "returned or deleted" in finding.message
 
 
+async def test_a_terminated_contract_still_carrying_entrustments_without_a_data_return_is_reported(session):
+    biz = await f.business(session)
+    purposes, items = await f.purposes(session, biz), await f.items(session, biz)
+    _, terminated = await assessed_contract(session, biz, reference="PRN-1", status=ContractStatus.TERMINATED)
+    await f.entrustment(session, terminated, [purposes["P5"]], [items["name"]])
+    _, returned = await assessed_contract(session, biz, status=ContractStatus.TERMINATED,
+                                          data_returned_on=date(2026, 11, 1))
+    await f.entrustment(session, returned, [purposes["P5"]], [items["name"]])
+    [finding] = await findings(session, "CONTRACT_EXPIRED_WITH_ENTRUSTMENTS")
+    assert finding.subject.id == terminated.id
+    assert "PRN-1" in finding.message and "was terminated" in finding.message
+
+
+async def test_an_ended_contract_whose_entrustments_were_removed_carries_none(session):
+    biz = await f.business(session)
+    purposes, items = await f.purposes(session, biz), await f.items(session, biz)
+    _, expired = await assessed_contract(session, biz, expires_on=date(2026, 11, 24))
+    await f.entrustment(session, expired, [purposes["P1"]], [items["name"]], effective_until=date(2026, 11, 24))
+    assert await findings(session, "CONTRACT_EXPIRED_WITH_ENTRUSTMENTS") == []
+
+
 async def test_inadequate_latest_assessment_with_an_active_contract_is_critical(session):
     biz = await f.business(session)
     sub = await f.subcontractor(session, name="Leaky")

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.enums import (
-    ContractStatus, CustomerStatus, ExclusionReason as R, HandlingRole, RequestKind, RequestStatus,
+    ContractClause, ContractStatus, CustomerStatus, ExclusionReason as R, HandlingRole, RequestKind, RequestStatus,
 )
 from registry.errors import NotFound
 from registry.handling import resolve_handlings
@@ -176,7 +176,9 @@ async def test_contract_outside_its_effective_period_is_not_in_effect(session, w
     await f.entrustment(session, contract, [purposes["P1"]], [items["name"]])
     cust = await f.customer(session, biz, [items["name"]])
     for as_of, reasons in [
-        (date(2026, 5, 31), [R.CONTRACT_NOT_IN_EFFECT]),
+        # before its start: not yet ACTIVE (its history begins then) and nothing entrusted yet
+        (date(2026, 5, 31), [R.CONTRACT_NOT_ACTIVE, R.CONTRACT_NOT_IN_EFFECT, R.NO_HELD_DATA_ITEMS,
+                             R.NO_PERMITTED_PURPOSES]),
         (date(2026, 6, 1), []),
         (date(2026, 12, 31), []),
         (date(2027, 1, 1), [R.CONTRACT_NOT_IN_EFFECT]),
@@ -213,11 +215,17 @@ async def test_contract_of_another_business_is_not_this_customers_handling(sessi
 # --- re-entrustment chains ------------------------------------------------------------------
 
 
-async def _chain(session, world, child_items=("name", "email"), parent_status=ContractStatus.ACTIVE):
+CONSENT = [str(c) for c in f.REQUIRED_CLAUSES] + [ContractClause.SUB_ENTRUSTMENT_CONSENT]
+
+
+async def _chain(session, world, child_items=("name", "email"), parent_status=ContractStatus.ACTIVE,
+                 parent_clauses=CONSENT):
+    """A parent subcontractor entrusted with name for P3, which (with its contract's consent)
+    re-entrusts a child with `child_items` for P3 and P4."""
     biz, purposes, items = world
     parent = await f.subcontractor(session, name="Survey Co")
     child = await f.subcontractor(session, name="Panel Co", parent_id=parent.id)
-    parent_contract = await f.contract(session, biz, parent, status=parent_status)
+    parent_contract = await f.contract(session, biz, parent, status=parent_status, clauses=parent_clauses)
     await f.entrustment(session, parent_contract, [purposes["P3"]], [items["name"]])
     child_contract = await f.contract(session, biz, child)
     await f.entrustment(session, child_contract, [purposes["P3"], purposes["P4"]],
@@ -264,7 +272,7 @@ async def test_chain_lists_parents_nearest_first_at_depth_two(session, world):
     middle = await f.subcontractor(session, name="Middle", parent_id=top.id)
     bottom = await f.subcontractor(session, name="Bottom", parent_id=middle.id)
     for sub in (top, middle, bottom):
-        contract = await f.contract(session, biz, sub)
+        contract = await f.contract(session, biz, sub, clauses=CONSENT)
         await f.entrustment(session, contract, [purposes["P1"]], [items["name"]])
     cust = await f.customer(session, biz, [items["name"]])
     handlings = of(await resolve(session, cust), HandlingRole.SUBCONTRACTOR)

@@ -1,4 +1,5 @@
 import re
+from datetime import date
 
 import pytest
 
@@ -37,7 +38,8 @@ async def loveinn(session, contact=None):
         activities=["Provision and operation of Loveinn Japan services (Loveinnjapan.com)",
                     "Business associated with the above"]))
     purposes = await _add(session, *[
-        Purpose(business_id=biz.id, code=f"P{n}", ordinal=n, title=title, usable_after_cancellation=n in (2, 3))
+        Purpose(business_id=biz.id, code=f"P{n}", ordinal=n, title=title, usable_after_cancellation=n in (2, 3),
+                effective_from=f.SINCE)
         for n, title in enumerate(SEED_PURPOSES, start=1)
     ])
     items = {i.code: i for i in await _add(session, *[
@@ -131,11 +133,20 @@ async def test_a_new_purpose_changes_the_notice(session):
     biz, _, _ = await loveinn(session)
     before = await render_notice(session, "loveinn-japan")
     await _add(session, Purpose(business_id=biz.id, code="P6", ordinal=6, title="For fraud prevention",
-                                usable_after_cancellation=True))
+                                usable_after_cancellation=True, effective_from=f.SINCE))
     await session.commit()
     after = await render_notice(session, "loveinn-japan")
     assert "6. For fraud prevention" in section(after, 2) and "For fraud prevention" not in before
     assert "Purposes of Use 2, 3 and 6." in section(after, 5)
+
+
+async def test_a_retired_purpose_leaves_the_notice(session):
+    biz, purposes, _ = await loveinn(session)
+    purposes[3].effective_until = date(2026, 6, 30)
+    session.add(purposes[3])
+    await session.commit()
+    listed = [line for line in section(await render_notice(session, "loveinn-japan"), 2).splitlines() if line]
+    assert listed == [f"{n}. {title}" for n, title in enumerate(SEED_PURPOSES, 1) if n != 4]
 
 
 async def test_html_is_a_complete_document_in_the_same_order(session):
@@ -149,7 +160,8 @@ async def test_html_is_a_complete_document_in_the_same_order(session):
 
 async def test_html_escapes_every_registry_string(session):
     biz, _, _ = await loveinn(session, contact="<b>desk</b>")
-    await _add(session, Purpose(business_id=biz.id, code="P9", ordinal=9, title="<script>alert(1)</script>"))
+    await _add(session, Purpose(business_id=biz.id, code="P9", ordinal=9, title="<script>alert(1)</script>",
+                                effective_from=f.SINCE))
     await session.commit()
     page = await render_notice(session, "loveinn-japan", fmt="html")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -13,6 +13,7 @@ from registry.lookup import rows_by_ids
 from registry.models import Contract, Customer, Subcontractor
 from registry.pages import group_by, paginate
 from tests import factories
+from tests.conftest import TEST_CLOCK
 
 
 async def _subs(session, n):
@@ -105,6 +106,16 @@ def _rows_of(model):
     return fetch
 
 
+def _on_day(read):
+    """A reader that asks about one day (`as_of`), on the day of the tests' clock."""
+
+    async def fetch(session, ids):
+        return await read(session, ids, as_of=TEST_CLOCK.today())
+
+    fetch.__name__ = f"{read.__name__}[as_of]"
+    return fetch
+
+
 BATCHED = [
     (businesses.purposes_of, "business"),
     (businesses.data_items_of, "business"),
@@ -113,8 +124,11 @@ BATCHED = [
     (contracts.contracts_of_subcontractors, "sub"),
     (_rows_of(Contract), "contract"),
     (contracts.entrustments_of, "contract"),
+    (_on_day(contracts.entrustments_of), "contract"),
+    (contracts.status_histories, "contract"),
     (contracts.entrustment_links, "entrustment"),
-    (customers.held_items, "customer"),
+    (_on_day(customers.held_items), "customer"),
+    (customers.item_history, "customer"),
     (_rows_of(Customer), "customer"),
     (requests.requests_of, "customer"),
     (provisions.records_of_customers, "customer"),

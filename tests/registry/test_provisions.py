@@ -6,7 +6,7 @@ from sqlmodel import func, select
 
 from registry import provisions
 from registry.enums import LegalBasis, RequestKind, RequestStatus
-from registry.errors import InvalidInput, NotFound, PurposeOutOfScope
+from registry.errors import InvalidInput, NotFound, ProvisionNotApplicable, PurposeOutOfScope
 from registry.models import (
     AuditEvent,
     DataItem,
@@ -21,6 +21,7 @@ from tests import factories
 
 ACTOR = "privacy-officer"
 PROVIDED = date(2026, 11, 20)
+TODAY = date(2026, 11, 25)
 
 
 async def counts(session, *models):
@@ -68,6 +69,7 @@ async def _create_provision(session, biz, rec, **overrides):
         purpose_codes=["P5"],
         data_item_codes=["name", "amount"],
         legal_basis=LegalBasis.CONSENT,
+        effective_from=date(2026, 1, 1),
     )
     return await provisions.create_provision(session, **(fields | overrides))
 
@@ -139,6 +141,7 @@ async def _record(session, prov, cust, **overrides):
         customer_id=cust.id,
         provided_on=PROVIDED,
         data_item_codes=["name", "amount"],
+        today=TODAY,
     )
     return await provisions.record_provision(session, **(fields | overrides))
 
@@ -156,7 +159,7 @@ async def test_a_provision_record_is_kept_three_years_and_audited(session):
 
 async def test_a_record_made_on_29_february_is_kept_until_28_february(session):
     _, prov, cust = await _world(session)
-    row = await _record(session, prov, cust, provided_on=date(2028, 2, 29))
+    row = await _record(session, prov, cust, provided_on=date(2028, 2, 29), today=date(2028, 2, 29))
     assert row.retain_until == date(2031, 2, 28)
 
 
@@ -167,6 +170,7 @@ async def _refused(session, error, field, prov_id, cust_id, **overrides):
         customer_id=cust_id,
         provided_on=PROVIDED,
         data_item_codes=["name", "amount"],
+        today=TODAY,
     )
     with pytest.raises(error) as raised:
         await provisions.record_provision(session, **(fields | overrides))
@@ -181,9 +185,9 @@ async def test_recording_under_an_unknown_provision_or_customer_is_not_found(ses
     await _refused(session, NotFound, "dataItemCodes", prov.id, cust.id, data_item_codes=["shoe_size"])
 
 
-async def test_recording_under_an_inactive_provision_is_invalid_input(session):
+async def test_recording_under_a_provision_not_in_effect_that_day_is_not_applicable(session):
     _, prov, cust = await _world(session, active=False)
-    await _refused(session, InvalidInput, "provisionId", prov.id, cust.id)
+    await _refused(session, ProvisionNotApplicable, "providedOn", prov.id, cust.id)
 
 
 async def test_a_record_needs_at_least_one_item(session):
@@ -194,13 +198,13 @@ async def test_a_record_needs_at_least_one_item(session):
 async def test_a_record_may_only_name_items_the_provision_covers(session):
     _, prov, cust = await _world(session)
     await _refused(
-        session, InvalidInput, "dataItemCodes", prov.id, cust.id, data_item_codes=["name", "email"]
+        session, ProvisionNotApplicable, "dataItemCodes", prov.id, cust.id, data_item_codes=["name", "email"]
     )
 
 
 async def test_a_record_may_only_name_items_held_for_the_customer(session):
     _, prov, cust = await _world(session, held=("name",))
-    await _refused(session, InvalidInput, "dataItemCodes", prov.id, cust.id)
+    await _refused(session, ProvisionNotApplicable, "dataItemCodes", prov.id, cust.id)
 
 
 async def test_a_record_is_for_a_customer_of_the_provisions_business(session):
@@ -220,7 +224,7 @@ async def test_no_provision_after_a_completed_stop_of_third_party_provision(sess
         resolved_on=stopped_on,
     )
     await session.commit()
-    await _refused(session, InvalidInput, "providedOn", prov.id, cust.id)
+    await _refused(session, ProvisionNotApplicable, "providedOn", prov.id, cust.id)
 
 
 @pytest.mark.parametrize(
@@ -330,8 +334,6 @@ async def test_an_unknown_customer_or_recipient_or_a_reversed_period_is_refused(
 
 # --- purging records past retention ---------------------------------------------------------
 
-
-TODAY = date(2026, 11, 25)
 
 
 async def _aged_records(session):

@@ -4,7 +4,6 @@ The contract lives in ../shared/api/contract.graphql; a copy is committed in api
 test runs in a clone without ../shared, and a test keeps the copy current.
 """
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -92,8 +91,50 @@ def _argument_gaps(owner, expected: dict, actual: dict) -> list[str]:
     return gaps
 
 
+# Names of the contract that issue 13 serves (the registry's writes for businesses, purposes,
+# data items, recipients, provisions and joint use; the notice in Japanese; foreign-transfer
+# bases under APPI Art. 28; opt-out provision under Art. 27(2)). Until then they may be missing,
+# and nothing else may; a name served early must leave this list.
+PENDING_FOR_ISSUE_13 = frozenset({
+    # writes, their inputs and payloads
+    "Mutation.updateBusiness", "Mutation.createPurpose", "Mutation.updatePurpose", "Mutation.retirePurpose",
+    "Mutation.createDataItem", "Mutation.updateDataItem", "Mutation.createRecipient", "Mutation.updateRecipient",
+    "Mutation.createProvision", "Mutation.endProvision", "Mutation.createJointUse", "Mutation.endJointUse",
+    "UpdateBusinessInput", "CreatePurposeInput", "UpdatePurposeInput", "RetirePurposeInput", "CreateDataItemInput",
+    "UpdateDataItemInput", "CreateRecipientInput", "UpdateRecipientInput", "CreateProvisionInput",
+    "EndProvisionInput", "CreateJointUseInput", "EndJointUseInput",
+    "BusinessPayload", "PurposePayload", "DataItemPayload", "RecipientPayload", "ProvisionPayload",
+    "JointUsePayload",
+    # the notice's facts as data (APPI Art. 32(1)) and joint use (Art. 27(5)(iii))
+    "Business.address", "Business.representative", "Business.contact", "Business.requestProcedure",
+    "Business.securityMeasures", "Business.jointUses", "JointUse",
+    # the notice in Japanese
+    "Language", "Query.privacyNotice(lang)",
+    # foreign transfers (APPI Art. 28)
+    "ForeignTransferBasis", "Subcontractor.foreignTransferBasis", "ThirdPartyRecipient.foreignTransferBasis",
+    "CreateSubcontractorInput(foreignTransferBasis)", "UpdateSubcontractorInput(foreignTransferBasis)",
+    "ExclusionReason.FOREIGN_TRANSFER_WITHOUT_BASIS",
+    # opt-out provision (APPI Art. 27(2))
+    "ErrorCode.OPT_OUT_NOT_PERMITTED", "Provision.ppcNotifiedOn",
+})
+
+
+def gap_name(gap: str) -> str:
+    """The contract name a gap is about: `Type`, `Type.field`, `Type.field(arg)`, `Input(field)`
+    or `Enum.VALUE`."""
+    head = gap.split(":", 1)[0]
+    return head.removeprefix("type ")
+
+
 def test_served_schema_holds_every_name_of_the_contract():
-    assert contract_gaps(contract_schema(), served_schema()) == []
+    gaps = contract_gaps(contract_schema(), served_schema())
+    assert [gap for gap in gaps if gap_name(gap) not in PENDING_FOR_ISSUE_13] == []
+
+
+def test_every_pending_name_is_still_missing():
+    """A pending name that is served leaves the list, so the list shrinks to nothing."""
+    missing = {gap_name(gap) for gap in contract_gaps(contract_schema(), served_schema())}
+    assert sorted(PENDING_FOR_ISSUE_13 - missing) == []
 
 
 def test_contract_check_notices_missing_and_retyped_names():
@@ -102,26 +143,18 @@ def test_contract_check_notices_missing_and_retyped_names():
     del served.type_map["ExclusionReason"].values["CHAIN_BROKEN"]
     served.type_map["Query"].fields["customers"].args["first"].default_value = 10
     del served.type_map["Subcontractor"].fields["history"]
-    assert sorted(contract_gaps(contract_schema(), served)) == [
+    gaps = contract_gaps(contract_schema(), served)
+    assert sorted(gap for gap in gaps if gap_name(gap) not in PENDING_FOR_ISSUE_13) == [
         "ExclusionReason.CHAIN_BROKEN: enum value missing",
         "Query.customers(first): default 50, served 10",
         "Subcontractor.history: expected AuditEventConnection!, served None",
     ]
 
 
-# The shared contract as it grew for issues 12 and 13 (valid time; the whole registry through
-# the API). Issue 12 begins by copying it over api/contract.graphql; until then this exact
-# version is the one expected difference, and any other change still fails the test.
-GROWN_FOR_ISSUES_12_AND_13 = "e4c068ab93be9227764fda84e35fcfc7b85872025f95b0cdec96059c04d4333d"
-
-
 def test_contract_copy_matches_the_shared_contract():
     if not SHARED_CONTRACT.exists():
         pytest.skip(f"no shared contract at {SHARED_CONTRACT}: comparing the committed copy is not possible here")
-    shared = SHARED_CONTRACT.read_text()
-    if COPY.read_text() != shared and hashlib.sha256(shared.encode()).hexdigest() == GROWN_FOR_ISSUES_12_AND_13:
-        pytest.xfail("the shared contract grew for issues 12-13; issue 12 copies it to api/ and serves its names")
-    assert COPY.read_text() == shared, "copy ../shared/api/contract.graphql to api/"
+    assert COPY.read_text() == SHARED_CONTRACT.read_text(), "copy ../shared/api/contract.graphql to api/"
 
 
 def test_committed_sdl_is_current():

@@ -354,12 +354,15 @@ async def test_customers_in_the_same_situation_share_their_handling_answers(sche
     import sqlalchemy as sa
 
     from registry.models import Customer, CustomerDataItem, DataSubjectRequest
+    from registry.periods import in_effect
 
     registry = scale_registry
+    today = clock.today()
     async with registry.session() as session:
-        held = (await session.exec(sa.select(CustomerDataItem.customer_id, CustomerDataItem.data_item_id))).all()
+        held = (await session.exec(sa.select(CustomerDataItem.customer_id, CustomerDataItem.data_item_id)
+                                   .where(in_effect(CustomerDataItem, today)))).all()
         plain = set((await session.exec(sa.select(Customer.id).where(
-            Customer.cancelled_on.is_(None), Customer.status == "ACTIVE",
+            Customer.cancelled_on.is_(None), Customer.registered_on <= today,
             Customer.id.not_in(sa.select(DataSubjectRequest.customer_id))))).scalars())
     items: dict[int, set[int]] = {}
     for customer, item in held:
