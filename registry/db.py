@@ -40,7 +40,7 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
     Statement parameters are kept out of SQLAlchemy's error messages and logs: they are the
     registry's input, a customer's name or email among them, and no log may hold those."""
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        return _postgres_engine(url, echo=echo)
     in_memory = is_in_memory(url)
     engine = create_async_engine(
         url,
@@ -66,6 +66,21 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(url: str, *, echo: bool) -> AsyncEngine:
+    """A pooled connection the server has closed (a restart, an idle timeout, a terminated
+    backend) is replaced when it is checked out, with no statement sent: its socket was closed,
+    which the driver notices as the event loop runs. A connection that dies unnoticed fails its
+    first statement, and that disconnect retires every connection pooled before it."""
+    engine = create_async_engine(url, echo=echo, hide_parameters=True)
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy):
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
     return engine
 
