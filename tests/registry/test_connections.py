@@ -1,7 +1,10 @@
-"""Pooled PostgreSQL connections: taking one from the pool costs no round trip to the server,
-and one the server has closed (a restart, a terminated backend) is replaced, not handed out."""
+"""Pooled connections: every connection opened for operations running at once is kept for the
+next ones (a connect per request otherwise); on PostgreSQL, taking one from the pool costs no
+round trip to the server, and one the server has closed (a restart, a terminated backend) is
+replaced, not handed out."""
 
 import asyncio
+import contextlib
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +31,14 @@ async def driver_connection(session):
 async def read_one(database: Database) -> int:
     async with database.session() as session:
         return (await session.exec(sa.select(sa.literal(1)))).one()[0]
+
+
+async def test_the_connections_of_operations_run_at_once_are_all_kept_for_the_next(db):
+    async with contextlib.AsyncExitStack() as running:
+        for _ in range(8):
+            session = await running.enter_async_context(db.session())
+            await session.connection()
+    assert db.reader.pool.checkedin() == 8
 
 
 async def test_a_read_session_sends_no_statement_besides_its_transaction_and_its_reads(postgres):
