@@ -40,7 +40,7 @@ from registry.models import (
     EntrustmentPurpose,
     Purpose,
 )
-from registry.lookup import purposes_and_items
+from registry.lookup import KeyedRead, purposes_and_items
 from registry.pages import group_by
 from registry.periods import holding_on, last_day_before
 from registry.validation import (
@@ -351,14 +351,17 @@ async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id", 
     return entrustment
 
 
+CONTRACTS_OF = KeyedRead.of(select(Contract).order_by(Contract.effective_from, Contract.id), Contract.subcontractor_id)
+
+
 async def contracts_of_subcontractors(
     session: AsyncSession, subcontractor_ids: Iterable[int]
 ) -> dict[int, list[Contract]]:
     """Each subcontractor's contracts, oldest effective first."""
     ids = list(subcontractor_ids)
-    stmt = select(Contract).where(Contract.subcontractor_id.in_(set(ids)))
-    rows = await session.exec(stmt.order_by(Contract.effective_from, Contract.id))
-    return group_by(ids, rows, lambda c: c.subcontractor_id)
+    if not ids:
+        return {}
+    return group_by(ids, await CONTRACTS_OF.rows(session, set(ids)), lambda c: c.subcontractor_id)
 
 
 async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int], *, as_of: date | None = None

@@ -24,6 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry import version
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connections an engine opens at most, and keeps once opened: a connection beyond the pool's
+# size would be closed after each use and opened again by the next, a connect per request
+# whenever more operations than that run at once.
+POOL_SIZE = 15
 
 
 def is_sqlite(url: str) -> bool:
@@ -40,7 +44,7 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
     Statement parameters are kept out of SQLAlchemy's error messages and logs: they are the
     registry's input, a customer's name or email among them, and no log may hold those."""
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        return _postgres_engine(url, echo=echo)
     in_memory = is_in_memory(url)
     engine = create_async_engine(
         url,
@@ -48,7 +52,7 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
         hide_parameters=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         # an in-memory database lives in one connection: share it
-        poolclass=sa.pool.StaticPool if in_memory else None,
+        **(dict(poolclass=sa.pool.StaticPool) if in_memory else dict(pool_size=POOL_SIZE, max_overflow=0)),
     )
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
@@ -66,6 +70,21 @@ def create_engine(url: str, *, immediate: bool = False, echo: bool = False) -> A
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(url: str, *, echo: bool) -> AsyncEngine:
+    """A pooled connection the server has closed (a restart, an idle timeout, a terminated
+    backend) is replaced when it is checked out, with no statement sent: its socket was closed,
+    which the driver notices as the event loop runs. A connection that dies unnoticed fails its
+    first statement, and that disconnect retires every connection pooled before it."""
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=POOL_SIZE, max_overflow=0)
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy):
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
     return engine
 

@@ -2,25 +2,61 @@
 
 Each runs one query whatever the number of keys. `rows_by_ids` leaves unknown keys out;
 `linked` answers every owner asked about, with [] when nothing is linked.
+
+`KeyedRead` is a batched read whose statement is built once, when its module is imported:
+building a statement on the ORM's entities, and the cache key SQLAlchemy derives from it,
+costs more than running it for the few rows of a small operation.
 """
 
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry import models
 from registry.models import DataItem, Purpose
 
 Row = TypeVar("Row", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class KeyedRead:
+    """The rows of a statement whose `column` is one of some keys: one key is compared with
+    `=`, several with an IN list expanded when the statement runs."""
+
+    one: Any
+    many: Any
+
+    @classmethod
+    def of(cls, statement, column) -> "KeyedRead":
+        return cls(statement.where(column == sa.bindparam("key")),
+                   statement.where(column.in_(sa.bindparam("keys", expanding=True))))
+
+    async def rows(self, session: AsyncSession, keys: Collection) -> Any:
+        """The statement's rows for `keys` (distinct, at least one)."""
+        if len(keys) == 1:
+            return await session.exec(self.one, params={"key": next(iter(keys))})
+        return await session.exec(self.many, params={"keys": list(keys)})
+
+
+def _has_id(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, SQLModel) and hasattr(value, "__table__") and (
+        "id" in value.__table__.c)
+
+
+BY_ID = MappingProxyType({table: KeyedRead.of(select(table), table.id) for table in vars(models).values() if _has_id(table)})
 
 
 async def rows_by_ids(session: AsyncSession, model: type[Row], ids: Iterable[int]) -> dict[int, Row]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await session.exec(select(model).where(model.id.in_(wanted)))
-    return {row.id: row for row in rows}
+    read = BY_ID.get(model) or KeyedRead.of(select(model), model.id)
+    return {row.id: row for row in await read.rows(session, wanted)}
 
 
 async def linked(
