@@ -42,7 +42,7 @@ from registry.models import (
 )
 from registry.lookup import KeyedRead, purposes_and_items
 from registry.pages import group_by
-from registry.periods import holding_on, last_day_before
+from registry.periods import holding_on, last_day_before, not_ended_by
 from registry.validation import (
     check_version,
     fetch,
@@ -364,11 +364,14 @@ async def contracts_of_subcontractors(
     return group_by(ids, await CONTRACTS_OF.rows(session, set(ids)), lambda c: c.subcontractor_id)
 
 
-async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int], *, as_of: date | None = None
-                          ) -> dict[int, list[Entrustment]]:
-    """Each contract's entrustments in effect on `as_of`, or all of them (ended ones too)."""
+async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int], *, as_of: date | None = None,
+                          not_ended_on: date | None = None) -> dict[int, list[Entrustment]]:
+    """Each contract's entrustments in effect on `as_of`, or those not ended by `not_ended_on`
+    (ones that begin later included), or all of them (ended ones too)."""
     ids = list(contract_ids)
     stmt = select(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
+    if not_ended_on is not None:
+        stmt = stmt.where(not_ended_by(Entrustment, not_ended_on))
     found = group_by(ids, await session.exec(stmt), lambda e: e.contract_id)
     return found if as_of is None else {cid: holding_on(rows, as_of) for cid, rows in found.items()}
 

@@ -38,6 +38,10 @@ class Period:
     def is_open(self) -> bool:
         return self.end is None
 
+    def ended_before(self, day: date) -> bool:
+        """Its last day lies before `day` (a period that begins later has not ended)."""
+        return self.end is not None and self.end < day
+
     def is_empty(self) -> bool:
         """Closed before it began (opened and ended from the same day)."""
         return self.end is not None and self.end < self.start
@@ -49,6 +53,11 @@ def in_effect(model: Any, day: date) -> sa.ColumnElement[bool]:
         model.effective_from <= day,
         sa.or_(model.effective_until.is_(None), model.effective_until >= day),
     )
+
+
+def not_ended_by(model: Any, day: date) -> sa.ColumnElement[bool]:
+    """The SQL twin of `not Period.ended_before(day)`: in effect on `day` or later."""
+    return sa.or_(model.effective_until.is_(None), model.effective_until >= day)
 
 
 def in_effect_or_open(model: Any, day: date | None) -> sa.ColumnElement[bool]:

@@ -90,6 +90,12 @@ class Loaders:
         return self._many(contracts.entrustments_of)
 
     @cached_property
+    def current_entrustments_of_contract(self) -> DataLoader:
+        """Those not ended by today (ones that begin later included)."""
+        fetch = partial(contracts.entrustments_of, not_ended_on=self._context.clock.today())
+        return self._many(fetch)
+
+    @cached_property
     def entrustment_links(self) -> DataLoader:
         return _batched(self._context, _pair_by_key(contracts.entrustment_links), _empty_pair)
 

@@ -37,7 +37,7 @@ from schema.enums import (
     Sensitivity,
     Severity,
 )
-from schema.execution.batching import batched, shared
+from schema.execution.batching import batched, batched_by_default, shared
 from schema.permissions import deny, hide
 
 
@@ -140,7 +140,7 @@ class Business(Node, Party):
     async def purposes(self, info: Info, include_retired: bool | None = False) -> list[Purpose]:
         rows = await info.context.loaders.purposes_of_business.load(self._row.id)
         today = info.context.clock.today()
-        return _purposes(r for r in rows if include_retired or r.effective_until is None or r.effective_until >= today)
+        return _purposes(r for r in rows if include_retired or not Period.of(r).ended_before(today))
 
     @strawberry.field(description="The kinds of personal data it acquires.")
     @batched("items_of_business", lambda rows: _items(rows))
@@ -338,16 +338,14 @@ class Contract(Node):
 
     @strawberry.field(description="Its entrustments in effect on asOf; without asOf, those not ended (ones that begin "
                                   "later included); with includeEnded, all of them.")
+    @batched_by_default("current_entrustments_of_contract", lambda rows: [Entrustment.from_row(r) for r in rows])
     async def entrustments(self, info: Info, as_of: date | None = None,
                            include_ended: bool | None = False) -> list[Entrustment]:
+        if not include_ended and as_of is None:
+            rows = await info.context.loaders.current_entrustments_of_contract.load(self._row.id)
+            return [Entrustment.from_row(r) for r in rows]
         rows = await info.context.loaders.entrustments_of_contract.load(self._row.id)
-        if include_ended:
-            chosen = rows
-        elif as_of is not None:
-            chosen = [r for r in rows if Period.of(r).holds_on(as_of)]
-        else:
-            today = info.context.clock.today()
-            chosen = [r for r in rows if r.effective_until is None or r.effective_until >= today]
+        chosen = rows if include_ended else [r for r in rows if Period.of(r).holds_on(as_of)]
         return [Entrustment.from_row(r) for r in chosen]
 
 

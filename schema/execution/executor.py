@@ -235,7 +235,7 @@ class _Planner:
             raise Fallback("field", "a resolver asking for its parent by name")
         attribute = attrgetter(field.python_name) if resolver is None else None
         batch = getattr(resolver.wrapped_func, "batch", None) if resolver is not None else None
-        if batch is not None and (permissions or field.arguments):
+        if batch is not None and (permissions or (field.arguments and not batch.when_defaults)):
             batch = None
         return _Field(definition, field, attribute, permissions, resolver is not None and field.is_async, batch)
 
@@ -465,9 +465,11 @@ class _Run:
     async def _resolve(self, field: _Field, sources: list[Any], node: FieldNode) -> list[Any]:
         if field.attribute is not None and not field.permissions:
             return [field.attribute(source) for source in sources]
-        if field.batch is not None:
+        if field.batch is not None and not node.arguments:
             return await field.batch.many(self.info.context, sources)
         arguments = get_argument_values(field.definition, node, self.variables)
+        if field.batch is not None and all(value is None or value is False for value in arguments.values()):
+            return await field.batch.many(self.info.context, sources)  # every argument null or false: the defaults
         results: list[Any] = []
         pending: list[int] = []
         call = self._caller(field, arguments)

@@ -329,3 +329,20 @@ async def test_a_contract_ended_without_a_data_return_still_holds_what_it_was_en
                 {"c": printing["id"], "v": printing["version"]}, "recordDataReturn")
     returned = (await api.data(BREACH, {"p": sub}))["breachImpact"]
     assert (returned["affectedCustomers"], returned["dataItems"], returned["reportable"]) == (0, [], False)
+
+
+async def test_a_contracts_entrustments_default_to_those_not_ended_and_take_a_day_or_all(api):
+    """The default list is read a level at a time (the fast executor's batch for a field whose
+    arguments are at their defaults); asOf and includeEnded go through the resolver: all three
+    agree with the demo's history (Hikari's billing desk ended on 2026-10-10)."""
+    query = """query ($then: Date) { subcontractors(filter: {nameContains: "Hikari"}) { edges { node { contracts {
+      current: entrustments { description }
+      then: entrustments(asOf: $then) { description }
+      all: entrustments(includeEnded: true) { description effectiveUntil }
+    } } } } }"""
+    data = await api.data(query, {"then": "2026-09-26"})
+    (contract,) = data["subcontractors"]["edges"][0]["node"]["contracts"]
+    assert [e["description"] for e in contract["current"]] == ["Answering customers' inquiries"]
+    assert [e["description"] for e in contract["then"]] == ["Answering customers' inquiries", "Billing inquiries"]
+    assert [(e["description"], e["effectiveUntil"]) for e in contract["all"]] == [
+        ("Answering customers' inquiries", None), ("Billing inquiries", "2026-10-10")]
