@@ -33,7 +33,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.enums import BreachCause, ContractStatus, RequestKind, RequestStatus, Sensitivity
-from registry.errors import NotFound
+from registry.businesses import MAX_CODES, SHOWN_CODES
+from registry.errors import InvalidInput, NotFound
 from registry.handling import (
     BusinessContext, BusinessContexts, CustomerState, customer_state, derive_handlings, handled_by,
     load_business_context,
@@ -140,10 +141,14 @@ async def _businesses_of(session: AsyncSession, party) -> list[Business]:
 def _check_codes(contexts: list[BusinessContext], codes: list[str] | None) -> None:
     if not codes or not contexts:
         return
+    if len(set(codes)) > MAX_CODES:
+        raise InvalidInput(f"dataItemCodes names {len(set(codes)):,} codes; at most {MAX_CODES} are allowed",
+                           field="dataItemCodes")
     known = {i.code for ctx in contexts for i in ctx.items.values()}
     unknown = sorted(set(codes) - known)
     if unknown:
-        raise NotFound(f"Unknown data item codes: {', '.join(unknown)}", field="dataItemCodes")
+        more = f" and {len(unknown) - SHOWN_CODES:,} more" if len(unknown) > SHOWN_CODES else ""
+        raise NotFound(f"Unknown data item codes: {', '.join(unknown[:SHOWN_CODES])}{more}", field="dataItemCodes")
 
 
 def _restriction(ctx: BusinessContext, codes: list[str] | None) -> frozenset[int]:

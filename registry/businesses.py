@@ -177,20 +177,27 @@ async def resolve_item_codes(
     return await _resolve(session, DataItem, business_id, codes, field=field, scoped=scoped)
 
 
+MAX_CODES = 200  # codes one input may name: a business has tens of purposes and items, not thousands
+SHOWN_CODES = 10  # unknown codes a message names; the rest are counted
+
+
 async def _resolve(session, model, business_id, codes, *, field, scoped):
     wanted = list(dict.fromkeys(codes))
+    kind = "purpose" if model is Purpose else "data item"
+    if len(wanted) > MAX_CODES:
+        raise InvalidInput(f"{field} names {len(wanted):,} {kind} codes; at most {MAX_CODES} are allowed", field=field)
     found = {row.code: row for row in await _codes_of(session, model, business_id, wanted)}
     missing = [c for c in wanted if c not in found]
     if not missing:
         return [found[c] for c in wanted]
-    kind = "purpose" if model is Purpose else "data item"
     if scoped:
         elsewhere = (await session.exec(select(model.code).where(model.code.in_(missing)))).all()
         if elsewhere:
             raise PurposeOutOfScope(
                 f"{kind} codes {sorted(set(elsewhere))} belong to another business", field=field
             )
-    raise NotFound(f"unknown {kind} codes: {', '.join(missing)}", field=field)
+    more = f" and {len(missing) - SHOWN_CODES:,} more" if len(missing) > SHOWN_CODES else ""
+    raise NotFound(f"unknown {kind} codes: {', '.join(missing[:SHOWN_CODES])}{more}", field=field)
 
 
 async def _codes_of(session, model, business_id: int, codes: list[str]) -> list:

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import PERSONAL_FIELDS, masked, record, redact_trail, snapshot
 from registry.clock import Clock
-from registry.businesses import resolve_item_codes, resolve_purpose_codes
+from registry.businesses import MAX_CODES, resolve_item_codes, resolve_purpose_codes
 from registry.customers import change_items, get_customer, held_items
 from registry.enums import RequestKind, RequestScope, RequestStatus
 from registry.errors import InvalidInput, InvalidTransition, NotFound, raise_all, RegistryError
@@ -185,6 +185,8 @@ async def _targets(session: AsyncSession, customer: Customer, kind: RequestKind,
 async def _recipients_of_business(session: AsyncSession, business_id: int, ids: list[int], *, field: str
                                   ) -> list[ThirdPartyRecipient]:
     """The recipients named, each one the business provides (or provided) data to."""
+    if len(ids) > MAX_CODES:
+        raise InvalidInput(f"{field} names {len(ids):,} recipients; at most {MAX_CODES} are allowed", field=field)
     rows = (await session.exec(select(ThirdPartyRecipient).where(
         ThirdPartyRecipient.id.in_(ids),
         ThirdPartyRecipient.id.in_(select(Provision.recipient_id).where(Provision.business_id == business_id)),

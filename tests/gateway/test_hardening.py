@@ -430,3 +430,30 @@ async def test_concurrent_reads_survive_a_timeout_in_another_request(tuned):
         heavy = "{ subcontractors(first: 200) { edges { node { contracts { entrustments { purposes { code } } } } } } }"
         results = await asyncio.gather(*[api.gql(heavy) for _ in range(5)])
         assert all("INTERNAL_SERVER_ERROR" not in codes(r) for r in results)
+
+
+# --- Lists of codes are bounded, and so are the messages that name them ---------------------
+
+
+LONG_LISTS = [
+    ('mutation ($codes: [String!]!) { registerCustomer(input: {businessCode: "loveinn-japan", externalRef: "L-1", '
+     "dataItemCodes: $codes}) { errors { code field message } } }", "registerCustomer", "dataItemCodes"),
+    ("query ($codes: [String!]) { breachImpact(partyId: $party, dataItemCodes: $codes) { affectedCustomers } }",
+     "breachImpact", "dataItemCodes"),
+]
+
+
+@pytest.mark.parametrize("query, root, field", LONG_LISTS, ids=["registerCustomer", "breachImpact"])
+async def test_a_list_of_thousands_of_codes_is_refused_and_no_message_repeats_them(api, query, root, field):
+    business = await api.data('{ business(code: "loveinn-japan") { id } }')
+    query = query.replace("($codes", "($party: ID!, $codes") if "$party" in query else query
+    before = await row_count(api)
+    body = await api.gql(query, {"codes": [f"code-{n}" for n in range(5_000)], "party": business["business"]["id"]})
+    found = body["data"][root]["errors"] if body.get("data") and body["data"].get(root) else body["errors"]
+    code = found[0].get("code") or found[0]["extensions"]["code"]
+    assert code in ("INVALID_INPUT", "BAD_USER_INPUT"), found
+    assert len(json.dumps(body)) < 2_000  # the message counts the codes, never lists them
+    assert await row_count(api) == before
+    few = await api.gql(query, {"codes": [f"code-{n}" for n in range(150)], "party": business["business"]["id"]})
+    message = json.dumps(few)
+    assert "code-0" in message and "and 140 more" in message and "code-149" not in message
