@@ -7,7 +7,8 @@ the SQL statements of one Q-map and one Q-handlings request on the real app in p
 starts the real gateway (bench/servers.py) and B-raw (bench/raw.py) and drives them from a
 separate load-generator process (bench/load.py):
 
-- Q-map uncached (response cache off) against B-raw, at 1 and at 2 workers;
+- Q-map uncached (response cache off) against B-raw, loaded in turn round after round at 1
+  worker, then at 2 workers;
 - Q-map cached (the same query repeated) against B-raw;
 - Q-handlings of customers never asked before, on the cached gateway, at both sizes;
 - updateSubcontractor throughput with the audit trail, then a check that the cached gateway
@@ -278,7 +279,7 @@ def combined(rounds: list[dict]) -> dict:
     requests, seconds = sum(m["requests"] for m in rounds), sum(m["seconds"] for m in rounds)
     rps = round(requests / seconds, 1) if seconds else 0.0
     p50 = sorted(m["p50_ms"] or 0.0 for m in rounds)[len(rounds) // 2]
-    return {"rps": rps, "shown": f"{rps} ({requests}; {p50} ms)"}
+    return {"rps": rps, "requests": requests, "p50_ms": p50, "shown": f"{rps} ({requests}; {p50} ms)"}
 
 
 class Answers:
@@ -335,8 +336,8 @@ class BackendRun:
         return measured
 
     def q_map(self, server: Server, **spec) -> dict:
-        return self.load(server, kind="post", body=Q_MAP_BODY, token=self.tokens["main"],
-                         duration=self.args.map_duration, **spec)
+        spec.setdefault("duration", self.args.map_duration)
+        return self.load(server, kind="post", body=Q_MAP_BODY, token=self.tokens["main"], **spec)
 
     def gateway_map(self, server: Server) -> dict:
         return post(server.base, "/graphql", Q_MAP_BODY, self.tokens["main"])
@@ -413,16 +414,22 @@ class BackendRun:
         self.out.values["handlings_statements_constant"] = len(set(handling_counts)) == 1
 
     def uncached(self, bare: Server, bare_answer: dict) -> None:
-        """Q-map with the response cache off, against B-raw, at 1 and at 2 workers."""
-        seconds = f"{self.args.map_duration:g} s"
+        """Q-map with the response cache off, against B-raw, at 1 and at 2 workers. The gateway
+        at 1 worker and B-raw are loaded in turn, round after round (`--small-rounds` rounds
+        sharing `--map-duration`), so that the machine's other load falls on both alike."""
+        rounds = max(1, self.args.small_rounds)
+        each = self.args.map_duration / rounds
+        measured: dict[str, list[dict]] = {"uncached": [], "B-raw": []}
         with gateway(self.dbs.main, self.log, cache_mb="0") as gql:
             self.answers.check("uncached", self.gateway_map(gql), bare_answer)
-            self.say(f"Q-map uncached, 1 worker, {seconds}")
-            with sampled_rss(gql.pid) as self.peaks["uncached Q-map"]:
-                one = self.q_map(gql)
-        self.say(f"Q-map B-raw, {seconds}")
-        with sampled_rss(bare.pid) as self.peaks["B-raw Q-map"]:
-            bare_map = self.load(bare, "/raw/map", kind="post", body="{}", duration=self.args.map_duration)
+            with sampled_rss(gql.pid) as self.peaks["uncached Q-map"], \
+                    sampled_rss(bare.pid) as self.peaks["B-raw Q-map"]:
+                for number in range(1, rounds + 1):
+                    self.say(f"Q-map round {number}/{rounds}: uncached 1 worker, B-raw, {each:g} s each")
+                    measured["uncached"].append(self.q_map(gql, duration=each))
+                    measured["B-raw"].append(self.load(bare, "/raw/map", kind="post", body="{}", duration=each))
+        one, bare_map = combined(measured["uncached"]), combined(measured["B-raw"])
+        seconds = f"{self.args.map_duration:g} s"
         with gateway(self.dbs.main, self.log, cache_mb="0", workers=2) as gql:
             self.answers.check("2 workers", self.gateway_map(gql), bare_answer)
             self.say(f"Q-map uncached, 2 workers, {seconds}")
