@@ -24,7 +24,6 @@ Given the day the breach was discovered, the report dates follow (Rules Art. 8):
 preliminary report promptly, within 5 days; the final one within 30 days, 60 under (iii).
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -36,12 +35,11 @@ from registry.enums import BreachCause, ContractStatus, RequestKind, RequestStat
 from registry.businesses import MAX_CODES, SHOWN_CODES
 from registry.errors import InvalidInput, NotFound
 from registry.handling import (
-    BusinessContext, BusinessContexts, CustomerState, customer_state, derive_handlings, handled_by,
+    BusinessContext, BusinessContexts, CustomerState, completed_stops, customer_state, derive_handlings, handled_by,
     load_business_context,
 )
 from registry.models import (
-    Business, Contract, Customer, CustomerDataItem, DataItem, DataSubjectRequest, Provision, RequestTarget,
-    Subcontractor, ThirdPartyRecipient,
+    Business, Contract, Customer, CustomerDataItem, DataItem, DataSubjectRequest, Provision, Subcontractor, ThirdPartyRecipient,
 )
 from registry.periods import in_effect
 
@@ -248,24 +246,8 @@ async def _states(session: AsyncSession, ctx: BusinessContext, party, day: date,
     columns = [per_customer.c.cancelled, per_customer.c.stopped,
                *(per_customer.c[f"m{n}"] for n in range(len(chunks)))]
     rows = (await session.exec(select(*columns, sa.func.count()).group_by(*columns))).all()
-    stops = await _stops_of(session, [row[1] for row in rows if row[1] is not None], day)
+    stops = await completed_stops(session, [row[1] for row in rows if row[1] is not None], day)
     return [(_state(ctx, chunks, row, day, stops.get(row[1], [])), row[-1]) for row in rows]
-
-
-async def _stops_of(session: AsyncSession, customer_ids: list[int], day: date) -> dict[int, list[tuple]]:
-    """Per customer, their completed stop requests by `day` as (request id, kind, target)."""
-    found: dict[int, list[tuple]] = defaultdict(list)
-    for n in range(0, len(customer_ids), 1000):
-        rows = await session.exec(
-            select(DataSubjectRequest.customer_id, DataSubjectRequest.id, DataSubjectRequest.kind,
-                   RequestTarget.target_id)
-            .outerjoin(RequestTarget, RequestTarget.request_id == DataSubjectRequest.id)
-            .where(DataSubjectRequest.customer_id.in_(customer_ids[n:n + 1000]),
-                   DataSubjectRequest.kind.in_(_STOPS), DataSubjectRequest.status == RequestStatus.COMPLETED,
-                   DataSubjectRequest.resolved_on <= day))
-        for customer_id, *stop in rows.all():
-            found[customer_id].append(tuple(stop))
-    return found
 
 
 def _state(ctx: BusinessContext, chunks: list[list[int]], row, day: date, stops: list[tuple]) -> CustomerState:

@@ -15,6 +15,7 @@ from registry.enums import Sensitivity
 from registry.errors import Duplicate, InvalidInput, NotFound, PurposeOutOfScope
 from registry.models import Business, DataItem, Purpose
 from registry.pages import group_by
+from registry.periods import not_ended_by
 from registry.validation import (
     insert_unique,
     optional_text,
@@ -148,9 +149,13 @@ async def list_businesses(session: AsyncSession) -> list[Business]:
     return list((await session.exec(select(Business).order_by(Business.id))).all())
 
 
-async def purposes_of(session: AsyncSession, business_ids: list[int]) -> dict[int, list[Purpose]]:
-    """Each business's purposes in the order of the notice (by ordinal)."""
+async def purposes_of(session: AsyncSession, business_ids: list[int], *, not_retired_by: date | None = None
+                      ) -> dict[int, list[Purpose]]:
+    """Each business's purposes in the order of the notice (by ordinal); with `not_retired_by`,
+    only those not retired before that day."""
     stmt = select(Purpose).where(Purpose.business_id.in_(set(business_ids)))
+    if not_retired_by is not None:
+        stmt = stmt.where(not_ended_by(Purpose, not_retired_by))
     rows = await session.exec(stmt.order_by(Purpose.ordinal, Purpose.id))
     return group_by(business_ids, rows, lambda p: p.business_id)
 

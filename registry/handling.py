@@ -303,15 +303,27 @@ async def _customer_state(session: AsyncSession, ctx: BusinessContext, customer:
                           as_of: date) -> CustomerState:
     held = await _rows(session, select(CustomerDataItem.data_item_id).where(
         CustomerDataItem.customer_id == customer.id, in_effect(CustomerDataItem, as_of)))
-    stops = await _rows(session, select(DataSubjectRequest.id, DataSubjectRequest.kind, RequestTarget.target_id)
-                        .outerjoin(RequestTarget, RequestTarget.request_id == DataSubjectRequest.id)
-                        .where(DataSubjectRequest.customer_id == customer.id,
-                               DataSubjectRequest.status == RequestStatus.COMPLETED,
-                               DataSubjectRequest.resolved_on <= as_of,
-                               DataSubjectRequest.kind.in_([RequestKind.STOP_USE,
-                                                            RequestKind.STOP_THIRD_PARTY_PROVISION])))
+    stops = (await completed_stops(session, [customer.id], as_of))[customer.id]
     return customer_state(ctx, as_of, held=frozenset(held), cancelled=is_cancelled_on(customer, as_of),
                           registered=is_registered_on(customer, as_of), stops=stops)
+
+
+async def completed_stops(session: AsyncSession, customer_ids: list[int], day: date) -> dict[int, list[tuple]]:
+    """Per customer, their completed STOP_USE and STOP_THIRD_PARTY_PROVISION requests resolved
+    on or before `day`, as rows (request id, kind, named target or None), a thousand customers
+    a query."""
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for n in range(0, len(customer_ids), 1000):
+        rows = await session.exec(
+            select(DataSubjectRequest.customer_id, DataSubjectRequest.id, DataSubjectRequest.kind,
+                   RequestTarget.target_id)
+            .outerjoin(RequestTarget, RequestTarget.request_id == DataSubjectRequest.id)
+            .where(DataSubjectRequest.customer_id.in_(customer_ids[n:n + 1000]),
+                   DataSubjectRequest.kind.in_([RequestKind.STOP_USE, RequestKind.STOP_THIRD_PARTY_PROVISION]),
+                   DataSubjectRequest.status == RequestStatus.COMPLETED, DataSubjectRequest.resolved_on <= day))
+        for customer_id, *stop in rows.all():
+            found[customer_id].append(tuple(stop))
+    return found
 
 
 def customer_state(ctx: BusinessContext, as_of: date, *, held: frozenset[int], cancelled: bool,

@@ -38,10 +38,6 @@ class Period:
     def is_open(self) -> bool:
         return self.end is None
 
-    def ended_before(self, day: date) -> bool:
-        """Its last day lies before `day` (a period that begins later has not ended)."""
-        return self.end is not None and self.end < day
-
     def is_empty(self) -> bool:
         """Closed before it began (opened and ended from the same day)."""
         return self.end is not None and self.end < self.start
@@ -56,7 +52,8 @@ def in_effect(model: Any, day: date) -> sa.ColumnElement[bool]:
 
 
 def not_ended_by(model: Any, day: date) -> sa.ColumnElement[bool]:
-    """The SQL twin of `not Period.ended_before(day)`: in effect on `day` or later."""
+    """The SQL condition "not ended before `day`": in effect that day or later (a period that
+    begins later has not ended)."""
     return sa.or_(model.effective_until.is_(None), model.effective_until >= day)
 
 

@@ -69,6 +69,11 @@ class Loaders:
         return self._many(businesses.purposes_of)
 
     @cached_property
+    def current_purposes_of_business(self) -> DataLoader:
+        """Those not retired before today."""
+        return self._many(partial(businesses.purposes_of, not_retired_by=self._context.clock.today()))
+
+    @cached_property
     def items_of_business(self) -> DataLoader:
         return self._many(businesses.data_items_of)
 
@@ -88,6 +93,11 @@ class Loaders:
     @cached_property
     def entrustments_of_contract(self) -> DataLoader:
         return self._many(contracts.entrustments_of)
+
+    @cached_property
+    def entrustments_of_contract_on(self) -> DataLoader:
+        """Keyed by (contract id, day): those in effect that day."""
+        return self._many(_by_day(contracts.entrustments_of))
 
     @cached_property
     def current_entrustments_of_contract(self) -> DataLoader:

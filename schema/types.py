@@ -138,9 +138,9 @@ class Business(Node, Party):
     @strawberry.field(description="Its purposes of use, in order; retired ones (retired before today) only with "
                                   "includeRetired.")
     async def purposes(self, info: Info, include_retired: bool | None = False) -> list[Purpose]:
-        rows = await info.context.loaders.purposes_of_business.load(self._row.id)
-        today = info.context.clock.today()
-        return _purposes(r for r in rows if include_retired or not Period.of(r).ended_before(today))
+        loaders = info.context.loaders
+        found = loaders.purposes_of_business if include_retired else loaders.current_purposes_of_business
+        return _purposes(await found.load(self._row.id))
 
     @strawberry.field(description="The kinds of personal data it acquires.")
     @batched("items_of_business", lambda rows: _items(rows))
@@ -341,12 +341,14 @@ class Contract(Node):
     @batched_by_default("current_entrustments_of_contract", lambda rows: [Entrustment.from_row(r) for r in rows])
     async def entrustments(self, info: Info, as_of: date | None = None,
                            include_ended: bool | None = False) -> list[Entrustment]:
-        if not include_ended and as_of is None:
-            rows = await info.context.loaders.current_entrustments_of_contract.load(self._row.id)
-            return [Entrustment.from_row(r) for r in rows]
-        rows = await info.context.loaders.entrustments_of_contract.load(self._row.id)
-        chosen = rows if include_ended else [r for r in rows if Period.of(r).holds_on(as_of)]
-        return [Entrustment.from_row(r) for r in chosen]
+        loaders = info.context.loaders
+        if include_ended:
+            rows = await loaders.entrustments_of_contract.load(self._row.id)
+        elif as_of is not None:
+            rows = await loaders.entrustments_of_contract_on.load((self._row.id, as_of))
+        else:
+            rows = await loaders.current_entrustments_of_contract.load(self._row.id)
+        return [Entrustment.from_row(r) for r in rows]
 
 
 @strawberry.type(description="A recipient of personal data provided by the business (seed section 7).")
