@@ -15,7 +15,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
-from registry.businesses import get_business, resolve_item_codes
+from registry.businesses import SHOWN_CODES, get_business, resolve_item_codes
 from registry.enums import CustomerStatus
 from registry.errors import Duplicate, InvalidInput, InvalidTransition, NotFound
 from registry.models import Business, Customer, CustomerDataItem, DataItem
@@ -230,7 +230,8 @@ async def change_customer_items(session: AsyncSession, *, actor: str, id: int, a
     add_codes, remove_codes = list(dict.fromkeys(add_codes)), list(dict.fromkeys(remove_codes))
     both = sorted(set(add_codes) & set(remove_codes))
     if both:
-        raise InvalidInput(f"{', '.join(both)} both added and removed", field="removeDataItemCodes")
+        more = f" and {len(both) - SHOWN_CODES:,} more" if len(both) > SHOWN_CODES else ""
+        raise InvalidInput(f"{', '.join(both[:SHOWN_CODES])}{more} both added and removed", field="removeDataItemCodes")
     add = await resolve_item_codes(session, customer.business_id, add_codes, field="addDataItemCodes")
     remove = await resolve_item_codes(session, customer.business_id, remove_codes, field="removeDataItemCodes")
     before = snapshot(customer, data_item_codes=[i.code for i in (await held_items(

@@ -29,6 +29,7 @@ from registry.models import (
     RequestTarget,
     ThirdPartyRecipient,
 )
+from registry.lookup import rows_by_ids
 from registry.pages import group_by
 from registry.validation import fetch, optional_text, require_member, update_versioned
 
@@ -214,8 +215,8 @@ async def _take_effect(session: AsyncSession, *, actor: str, request: DataSubjec
     named = (await targets_of(session, [request.id]))[request.id]
 
     async def items(scope: RequestScope) -> list[DataItem]:
-        ids = [t.target_id for t in named if t.scope == scope]
-        return list((await session.exec(select(DataItem).where(DataItem.id.in_(ids)).order_by(DataItem.id))).all())
+        found = await rows_by_ids(session, DataItem, [t.target_id for t in named if t.scope == scope])
+        return [found[key] for key in sorted(found)]
 
     day = request.resolved_on
     if request.kind == RequestKind.CORRECTION:
