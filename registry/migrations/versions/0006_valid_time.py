@@ -47,6 +47,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ONE_DAY = timedelta(days=1)
+CUSTOMERS_PER_READ = 20_000  # customers whose held items are read and written at a time
 PERIOD_TABLES = ("purpose", "entrustment", "provision")  # the tables that gain a period of valid time
 
 
@@ -168,16 +169,18 @@ def upgrade() -> None:
             deleted_from[key] = min(deleted_from.get(key, _date(resolved)), _date(resolved))
     periods = sa.table("customer_data_item_period", sa.column("customer_id"), sa.column("data_item_id"),
                        sa.column("effective_from"), sa.column("effective_until"))
-    rows = []
-    for cid, item in bind.execute(sa.text("SELECT customer_id, data_item_id FROM customer_data_item")):
-        ends = [deleted_from[key] for key in ((cid, None), (cid, item)) if key in deleted_from]
-        rows.append({"customer_id": cid, "data_item_id": item, "effective_from": earliest[cid],
-                     "effective_until": min(ends) - ONE_DAY if ends else None})
-        if len(rows) >= 5000:
+    customer_ids = sorted(earliest)
+    for start in range(0, len(customer_ids), CUSTOMERS_PER_READ):  # bounded memory at a million customers
+        low, high = customer_ids[start], customer_ids[min(start + CUSTOMERS_PER_READ, len(customer_ids)) - 1]
+        rows = []
+        for cid, item in bind.execute(sa.text(
+                "SELECT customer_id, data_item_id FROM customer_data_item WHERE customer_id BETWEEN :low AND :high"),
+                {"low": low, "high": high}):
+            ends = [deleted_from[key] for key in ((cid, None), (cid, item)) if key in deleted_from]
+            rows.append({"customer_id": cid, "data_item_id": item, "effective_from": earliest[cid],
+                         "effective_until": min(ends) - ONE_DAY if ends else None})
+        if rows:
             bind.execute(periods.insert(), rows)
-            rows = []
-    if rows:
-        bind.execute(periods.insert(), rows)
     # a period closed before it began (deleted on the day of registration) held nothing
     bind.execute(sa.text("DELETE FROM customer_data_item_period WHERE effective_until < effective_from"))
     op.drop_table("customer_data_item")
