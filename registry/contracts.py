@@ -12,6 +12,7 @@ system, the required clauses, and the parent's consent for a re-entrustment.
 from collections.abc import Iterable
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +32,7 @@ from registry.errors import (
     SubEntrustmentNotPermitted,
     raise_all,
 )
+from registry.lookup import KeyedRead, purposes_and_items, records
 from registry.models import (
     Contract,
     ContractStatusChange,
@@ -40,7 +42,6 @@ from registry.models import (
     EntrustmentPurpose,
     Purpose,
 )
-from registry.lookup import KeyedRead, purposes_and_items
 from registry.pages import group_by
 from registry.periods import holding_on, last_day_before, not_ended_by
 from registry.validation import (
@@ -351,13 +352,13 @@ async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id", 
     return entrustment
 
 
-CONTRACTS_OF = KeyedRead.of(select(Contract).order_by(Contract.effective_from, Contract.id), Contract.subcontractor_id)
+CONTRACTS_OF = KeyedRead.of(records(Contract).order_by(Contract.effective_from, Contract.id), Contract.subcontractor_id)
 
 
 async def contracts_of_subcontractors(
     session: AsyncSession, subcontractor_ids: Iterable[int]
-) -> dict[int, list[Contract]]:
-    """Each subcontractor's contracts, oldest effective first."""
+) -> dict[int, list[sa.Row]]:
+    """Each subcontractor's contracts (records), oldest effective first."""
     ids = list(subcontractor_ids)
     if not ids:
         return {}
@@ -365,11 +366,11 @@ async def contracts_of_subcontractors(
 
 
 async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int], *, as_of: date | None = None,
-                          not_ended_on: date | None = None) -> dict[int, list[Entrustment]]:
-    """Each contract's entrustments in effect on `as_of`, or those not ended by `not_ended_on`
+                          not_ended_on: date | None = None) -> dict[int, list[sa.Row]]:
+    """Each contract's entrustments (records) in effect on `as_of`, or those not ended by `not_ended_on`
     (ones that begin later included), or all of them (ended ones too)."""
     ids = list(contract_ids)
-    stmt = select(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
+    stmt = records(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
     if not_ended_on is not None:
         stmt = stmt.where(not_ended_by(Entrustment, not_ended_on))
     found = group_by(ids, await session.exec(stmt), lambda e: e.contract_id)

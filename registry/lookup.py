@@ -6,6 +6,12 @@ Each runs one query whatever the number of keys. `rows_by_ids` leaves unknown ke
 `KeyedRead` is a batched read whose statement is built once, when its module is imported:
 building a statement on the ORM's entities, and the cache key SQLAlchemy derives from it,
 costs more than running it for the few rows of a small operation.
+
+`records` selects a table's rows as read-only records (SQLAlchemy `Row`s, whose values are
+read by the same attribute names as the model's) rather than ORM instances: no identity
+map, no instance state to build on reading and to discard when the session closes. Read
+paths that only look at the rows (the DataLoaders, pages of a list) take records; writes,
+and reads whose rows are written back, take instances.
 """
 
 from collections.abc import Collection, Iterable
@@ -43,12 +49,19 @@ class KeyedRead:
         return await session.exec(self.many, params={"keys": list(keys)})
 
 
+def records(model: type[SQLModel]) -> sa.Select:
+    """All of `model`'s rows as records, each column by its name (narrow it with `where`)."""
+    return sa.select(model.__table__)
+
+
 def _has_id(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, SQLModel) and hasattr(value, "__table__") and (
         "id" in value.__table__.c)
 
 
-BY_ID = MappingProxyType({table: KeyedRead.of(select(table), table.id) for table in vars(models).values() if _has_id(table)})
+_TABLES = [table for table in vars(models).values() if _has_id(table)]
+BY_ID = MappingProxyType({table: KeyedRead.of(select(table), table.id) for table in _TABLES})
+RECORDS_BY_ID = MappingProxyType({table: KeyedRead.of(records(table), table.id) for table in _TABLES})
 
 
 async def rows_by_ids(session: AsyncSession, model: type[Row], ids: Iterable[int]) -> dict[int, Row]:
@@ -57,6 +70,14 @@ async def rows_by_ids(session: AsyncSession, model: type[Row], ids: Iterable[int
         return {}
     read = BY_ID.get(model) or KeyedRead.of(select(model), model.id)
     return {row.id: row for row in await read.rows(session, wanted)}
+
+
+async def records_by_ids(session: AsyncSession, model: type[SQLModel], ids: Iterable[int]) -> dict[int, sa.Row]:
+    """As `rows_by_ids`, as records."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {row.id: row for row in await RECORDS_BY_ID[model].rows(session, wanted)}
 
 
 async def linked(

@@ -18,6 +18,7 @@ from registry.audit import record, snapshot
 from registry.contract_status import current_statuses
 from registry.enums import AssessmentResult, Certification, ContractStatus
 from registry.errors import InvalidInput, NotFound
+from registry.lookup import records
 from registry.models import (
     Assessment,
     Contract,
@@ -205,7 +206,7 @@ async def list_subcontractors(
     after_id: int | None = None,
     filter: SubcontractorFilter | None = None,
 ) -> Page[Subcontractor]:
-    """Subcontractors in id order, narrowed by `filter`."""
+    """Subcontractors (records) in id order, narrowed by `filter`."""
     criteria = filter or SubcontractorFilter()
     _check_filter(criteria)
     stmt = await _filtered(session, criteria, today=today)
@@ -226,15 +227,14 @@ def _check_filter(f: SubcontractorFilter) -> None:
 
 
 async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: date):
-    stmt = select(Subcontractor)
+    stmt = records(Subcontractor)
     if f.name_contains:
         pattern = "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(Subcontractor.name.ilike(pattern, escape="\\"))
     if f.country:
         stmt = stmt.where(Subcontractor.country == f.country.strip().upper())
     if f.contract_status is not None:
-        rows = (await session.exec(select(Contract))).all()
-        statuses = current_statuses(rows, today=today)
+        statuses = current_statuses(await session.exec(records(Contract)), today=today)
         wanted = [sid for sid, status in statuses.items() if status == f.contract_status]
         stmt = stmt.where(Subcontractor.id.in_(wanted))
     if f.data_item_code:

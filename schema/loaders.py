@@ -10,8 +10,16 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from registry import businesses, contracts, customers, models, provisions, requests, subcontractors
-from registry.lookup import rows_by_ids
+from registry import (
+    businesses,
+    contracts,
+    customers,
+    models,
+    provisions,
+    requests,
+    subcontractors,
+)
+from registry.lookup import records_by_ids, rows_by_ids
 
 
 def _batched(context, fetch: Callable, empty: Callable[[], Any] = lambda: None) -> DataLoader:
@@ -22,9 +30,13 @@ def _batched(context, fetch: Callable, empty: Callable[[], Any] = lambda: None) 
     return DataLoader(load_fn=load)
 
 
-def _by_id(context, model) -> DataLoader:
+def _by_id(context, model, *, instances: bool = False) -> DataLoader:
+    """Rows by id, as records; as ORM instances with `instances`, for the purposes and items
+    whose GraphQL objects are kept on their rows (schema/execution/batching.shared)."""
+    read = rows_by_ids if instances else records_by_ids
+
     async def fetch(session, ids):
-        return await rows_by_ids(session, model, ids)
+        return await read(session, model, ids)
 
     return _batched(context, fetch)
 
@@ -136,11 +148,11 @@ class Loaders:
 
     @cached_property
     def purpose(self) -> DataLoader:
-        return _by_id(self._context, models.Purpose)
+        return _by_id(self._context, models.Purpose, instances=True)
 
     @cached_property
     def data_item(self) -> DataLoader:
-        return _by_id(self._context, models.DataItem)
+        return _by_id(self._context, models.DataItem, instances=True)
 
     @cached_property
     def requests_of_customer(self) -> DataLoader:

@@ -81,11 +81,15 @@ def shared(row: Any, convert: Callable[[Any], Any]) -> Any:
     the same contract, party, purpose and item rows, and a data map's thousands of
     entrustments name the same few purposes and items. Rows are read-only on read paths and
     GraphQL objects are only read, so sharing is safe; a row read later is a new object, and
-    the conversion lives exactly as long as its row (no table of them anywhere).
+    the conversion lives exactly as long as its row (no table of them anywhere). A record
+    (registry.lookup.records) has no room for it and is converted each time.
     """
-    memo = row.__dict__.get(_CONVERTED)
+    slots = getattr(row, "__dict__", None)
+    if slots is None:
+        return convert(row)
+    memo = slots.get(_CONVERTED)
     if memo is None:
-        memo = row.__dict__[_CONVERTED] = {}
+        memo = slots[_CONVERTED] = {}
     found = memo.get(convert)
     if found is None:
         found = memo[convert] = convert(row)

@@ -8,7 +8,7 @@ from registry import contracts
 from registry.contract_status import effective_status
 from registry.contracts import ALLOWED_TRANSITIONS, REQUIRED_CLAUSES
 from registry.enums import AssessmentResult, ContractClause, ContractStatus
-from registry.lookup import rows_by_ids
+from registry.lookup import records_by_ids, rows_by_ids
 from registry.errors import (
     Duplicate,
     InvalidInput,
@@ -431,7 +431,8 @@ async def test_removing_an_entrustment_closes_its_period_keeps_the_row_bumps_the
     assert (removed.id, removed.description, removed.effective_until) == (ent.id, "Support desk", date(2026, 11, 24))
     assert await counts(session, Entrustment, EntrustmentPurpose, EntrustmentDataItem) == [1, 2, 2]
     assert (await stored(session, con.id)).version == 3
-    assert (await contracts.entrustments_of(session, [con.id], as_of=date(2026, 11, 24)))[con.id] == [removed]
+    [held] = (await contracts.entrustments_of(session, [con.id], as_of=date(2026, 11, 24)))[con.id]
+    assert (held.id, held.effective_until) == (removed.id, date(2026, 11, 24))
     assert (await contracts.entrustments_of(session, [con.id], as_of=TODAY))[con.id] == []
     [event] = await events(session, "entrustment.remove")
     assert (event.entity_type, event.entity_id) == ("Entrustment", ent.id)
@@ -472,6 +473,10 @@ async def test_a_subcontractors_contracts_and_a_contracts_entrustments_are_read_
     assert [c.id for c in (await contracts.contracts_of_subcontractors(session, [sub.id, 404]))[sub.id]] == [
         con.id
     ]
-    assert (await contracts.entrustments_of(session, [con.id, 404])) == {con.id: [ent], 404: []}
-    assert (await rows_by_ids(session, Contract, [con.id, 404])) == {con.id: con}  # as the DataLoader reads
+    found = await contracts.entrustments_of(session, [con.id, 404])
+    assert {key: [e.id for e in rows] for key, rows in found.items()} == {con.id: [ent.id], 404: []}
+    assert (await rows_by_ids(session, Contract, [con.id, 404])) == {con.id: con}
+    records = await records_by_ids(session, Contract, [con.id, 404])  # as the DataLoader reads
+    assert {key: (row.id, row.reference, row.clauses) for key, row in records.items()} == {
+        con.id: (con.id, con.reference, con.clauses)}
     assert (await contracts.get_entrustment(session, ent.id)).contract_id == con.id
