@@ -188,6 +188,20 @@ async def test_an_entrustment_removed_today_still_answers_for_last_month(api):
     }
 
 
+async def test_a_contract_not_begun_is_excluded_as_not_in_effect_not_for_the_customers_items(api):
+    """The demo's analytics contract (a DRAFT entrusting email for P4 from its start) and lab
+    contract (under review, nothing entrusted) both begin in 30 days: until then nothing of
+    theirs is in question for any customer, so no reason speaks of the customer's items."""
+    today = await handlings(api, "LIJ-0001")
+    for name in ("Aozora Analytics Inc.", "Minato Data Labs K.K."):
+        assert today[name]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE", "CONTRACT_NOT_IN_EFFECT"], name
+    begun = await handlings(api, "LIJ-0001", "2026-12-26")
+    assert begun["Aozora Analytics Inc."]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE"]
+    assert begun["Minato Data Labs K.K."]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE", "NO_ENTRUSTMENT_IN_EFFECT"]
+    deleted = await handlings(api, "LIJ-0006", "2026-12-26")  # a completed DELETION: nothing held
+    assert deleted["Aozora Analytics Inc."]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE", "NO_HELD_DATA_ITEMS"]
+
+
 async def test_a_re_entrusted_party_under_a_parent_contract_without_consent_is_excluded(api):
     """Tsubame moves to a new contract without SUB_ENTRUSTMENT_CONSENT and ends the old one
     today: from today the panel provider it re-entrusted handles nothing, and the findings
