@@ -124,6 +124,7 @@ class Mutation:
             row = await write(
                 info, subcontractors.update_subcontractor,
                 id=key(input.id, "Subcontractor", "id"), expected_version=input.expected_version, changes=changes,
+                today=info.context.clock.today(),
             )
         except RegistryError as error:
             return SubcontractorPayload(errors=user_errors(error))

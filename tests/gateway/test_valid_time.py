@@ -11,7 +11,7 @@ HANDLINGS = """
 query ($ref: String!, $asOf: Date) {
   customerByRef(businessCode: "loveinn-japan", externalRef: $ref) {
     handlings(asOf: $asOf, includeExcluded: true) {
-      party { name } excluded exclusionReasons dataItems { code } purposes { code }
+      party { name } excluded exclusionReasons dataItems { code } purposes { code } chain { name }
     }
   }
 }"""
@@ -29,6 +29,17 @@ query ($name: String!) {
     id reference version status entrustments(includeEnded: true) { id description effectiveFrom effectiveUntil }
   } } } }
 }"""
+SUBCONTRACTOR = """
+query ($name: String!) {
+  subcontractors(filter: {nameContains: $name}) { edges { node { id version parent { name } } } }
+}"""
+REPARENT = """
+mutation ($id: ID!, $v: Int!, $parent: ID) {
+  updateSubcontractor(input: {id: $id, expectedVersion: $v, parentId: $parent}) {
+    subcontractor { version parent { name } } errors { code field message }
+  }
+}"""
+LATEST_EVENT = "{ auditEvents(first: 1) { edges { node { id action } } } }"
 TRANSITION = """
 mutation ($id: ID!, $v: Int!, $to: ContractStatus!) {
   transitionContract(input: {id: $id, expectedVersion: $v, to: $to}) {
@@ -93,6 +104,11 @@ async def customer(api, ref: str, as_of: str | None = None) -> dict:
 async def contracts_of(api, name: str) -> dict[str, dict]:
     [edge] = (await api.data(CONTRACTS, {"name": name}))["subcontractors"]["edges"]
     return {c["reference"]: c for c in edge["node"]["contracts"]}
+
+
+async def subcontractor(api, name: str) -> dict:
+    [edge] = (await api.data(SUBCONTRACTOR, {"name": name}))["subcontractors"]["edges"]
+    return edge["node"]
 
 
 async def write(api, query: str, variables: dict, payload: str, role: Role = Role.ADMIN) -> dict:
@@ -228,6 +244,43 @@ async def test_a_re_entrusted_party_under_a_parent_contract_without_consent_is_e
     assert "Panelist Hub Pte. Ltd." in handling(await handlings(api, "LIJ-0001", YESTERDAY))
     findings = await api.data('{ complianceFindings(businessCode: "loveinn-japan") { code severity } }')
     assert {"code": "SUB_ENTRUSTMENT_WITHOUT_CONSENT", "severity": "CRITICAL"} in findings["complianceFindings"]
+
+
+async def test_a_re_entrusted_party_whose_entrustment_has_begun_keeps_its_parent_and_the_past_as_it_was(api):
+    """Panelist Hub, re-entrusted by Tsubame, has handled P3 for a year: moving it under
+    another parent (or under none) would rewrite last month's answer, so it is refused and
+    nothing is written."""
+    panel, hikari = await subcontractor(api, "Panelist"), await subcontractor(api, "Hikari")
+    before = [await handlings(api, "LIJ-0001", day) for day in (LAST_MONTH, TODAY)]
+    assert before[0]["Panelist Hub Pte. Ltd."]["chain"] == [{"name": "Tsubame Research Inc. (fictional)"}]
+    latest = await api.data(LATEST_EVENT)
+    for parent in (hikari["id"], None):
+        refused = (await api.data(REPARENT, {"id": panel["id"], "v": panel["version"], "parent": parent})
+                   )["updateSubcontractor"]
+        assert refused["subcontractor"] is None
+        [error] = refused["errors"]
+        assert (error["code"], error["field"]) == ("INVALID_INPUT", "parentId"), error
+        assert "new subcontractor" in error["message"]
+    assert await subcontractor(api, "Panelist") == panel
+    assert await api.data(LATEST_EVENT) == latest
+    assert [await handlings(api, "LIJ-0001", day) for day in (LAST_MONTH, TODAY)] == before
+
+
+async def test_a_subcontractor_whose_entrustments_have_not_begun_can_be_re_entrusted_by_another(api):
+    """Aozora's contract, and its entrustment, begin in 30 days: nobody's answer has read its
+    parent link yet for a day it handled, so it may still come under Tsubame."""
+    aozora, tsubame = await subcontractor(api, "Aozora"), await subcontractor(api, "Tsubame")
+    assert aozora["parent"] is None
+    last_month = await handlings(api, "LIJ-0001", LAST_MONTH)
+    moved = await write(api, REPARENT, {"id": aozora["id"], "v": aozora["version"], "parent": tsubame["id"]},
+                        "updateSubcontractor")
+    assert moved["subcontractor"] == {"version": aozora["version"] + 1,
+                                      "parent": {"name": "Tsubame Research Inc. (fictional)"}}
+    after = await handlings(api, "LIJ-0001", LAST_MONTH)
+    assert after["Aozora Analytics Inc."] == last_month["Aozora Analytics Inc."] | {
+        "chain": [{"name": "Tsubame Research Inc. (fictional)"}]}  # it handled nothing then: the chain is today's
+    assert {k: v for k, v in after.items() if k != "Aozora Analytics Inc."} == {
+        k: v for k, v in last_month.items() if k != "Aozora Analytics Inc."}
 
 
 # --- items held and scoped requests ----------------------------------------------------------
