@@ -94,7 +94,8 @@ class AddEntrustmentInput:
 class RemoveEntrustmentInput:
     id: strawberry.ID
     effective_on: date | None = strawberry.field(default=None, description="The first day no longer in effect "
-                                                 "(default today).")
+                                                 "(default today; a later day schedules the end; never before the "
+                                                 "entrustment began).")
 
 
 @strawberry.input(description="The day the subcontractor confirmed the contract's data returned or deleted.")

@@ -204,6 +204,34 @@ async def test_an_entrustment_removed_today_still_answers_for_last_month(api):
     }
 
 
+async def test_an_entrustment_ended_from_next_month_is_handled_until_then_and_not_after(api):
+    """removeEntrustment with a future effectiveOn schedules the end, as its description says;
+    one dated before the entrustment began is refused and nothing is written."""
+    described = await api.data('{ __type(name: "Mutation") { fields { name description } } }')
+    [remove] = [f for f in described["__type"]["fields"] if f["name"] == "removeEntrustment"]
+    assert "future effectiveOn schedules the end" in remove["description"]
+    support = (await contracts_of(api, "Hikari"))["LIJ-SUP-001"]
+    [inquiries] = [e for e in support["entrustments"] if e["description"] == "Answering customers' inquiries"]
+    remove_on = """mutation ($id: ID!, $on: Date) { removeEntrustment(input: {id: $id, effectiveOn: $on}) {
+        entrustment { effectiveUntil } errors { code field message } } }"""
+
+    latest = await api.data(LATEST_EVENT)
+    refused = (await api.data(remove_on, {"id": inquiries["id"], "on": "2025-11-24"}))["removeEntrustment"]
+    assert refused["entrustment"] is None  # it began on 2025-11-25, the contract's start
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", "effectiveOn")]
+    assert (await contracts_of(api, "Hikari"))["LIJ-SUP-001"] == support
+    assert await api.data(LATEST_EVENT) == latest
+
+    ended = await write(api, remove_on, {"id": inquiries["id"], "on": "2026-12-25"}, "removeEntrustment")
+    assert ended["entrustment"]["effectiveUntil"] == "2026-12-24"
+    for day in (None, "2026-12-24"):
+        assert codes(await handlings(api, "LIJ-0001", day), "Hikari Support Center Co., Ltd.", "purposes") == ["P3"]
+    then = await handlings(api, "LIJ-0001", "2026-12-25")
+    assert then["Hikari Support Center Co., Ltd."]["exclusionReasons"] == ["NO_ENTRUSTMENT_IN_EFFECT"]
+    listed = (await contracts_of(api, "Hikari"))["LIJ-SUP-001"]["entrustments"]
+    assert ("Answering customers' inquiries", "2026-12-24") in {(e["description"], e["effectiveUntil"]) for e in listed}
+
+
 async def test_a_contract_not_begun_is_excluded_as_not_in_effect_not_for_the_customers_items(api):
     """The demo's analytics contract (a DRAFT entrusting email for P4 from its start) and lab
     contract (under review, nothing entrusted) both begin in 30 days: until then nothing of
