@@ -311,9 +311,10 @@ async def _resolve_scope(session, contract, purpose_codes, data_item_codes):
 
 async def remove_entrustment(session: AsyncSession, *, actor: str, id: int, today: date,
                              effective_on: date | None = None) -> Entrustment:
-    """End an entrustment from `effective_on` (default today): its period closes the day
-    before and the row stays, so the past still answers. Ending it again, or from before it
-    began, is refused. Bumps the contract's version."""
+    """End an entrustment from `effective_on` (default today; a later day schedules the end):
+    its period closes the day before and the row stays, so the past still answers. Ending it
+    again (an end already scheduled included), or from before it began, is refused. Bumps the
+    contract's version."""
     contract_id = (await get_entrustment(session, id)).contract_id
     contract = await get_contract(session, contract_id, lock=True)
     entrustment = await get_entrustment(session, id, lock=True)  # a racing removal got there first?

@@ -80,6 +80,8 @@ class ExclusionReason(StrEnum):
     CHAIN_BROKEN = "CHAIN_BROKEN"
     CUSTOMER_NOT_REGISTERED = "CUSTOMER_NOT_REGISTERED"  # the date lies before the customer's registration
     SUB_ENTRUSTMENT_NOT_PERMITTED = "SUB_ENTRUSTMENT_NOT_PERMITTED"  # the parent's contract that day lacks consent
+    # beyond the contract: in its term, but none of its entrustments in effect that day
+    NO_ENTRUSTMENT_IN_EFFECT = "NO_ENTRUSTMENT_IN_EFFECT"
 
 
 class RequestKind(StrEnum):

@@ -13,7 +13,10 @@ fact read as it stood on D (DESIGN.md "Time", registry/periods.py):
    over the entrustments in effect on D, while the contract's status on D is ACTIVE and D
    lies in effective_from..expires_on (seed §9). A re-entrusted subcontractor handles at most
    what its parent handles, only while the parent handles (CHAIN_BROKEN) and under a parent
-   contract that consents to sub-entrustment (SUB_ENTRUSTMENT_NOT_PERMITTED).
+   contract that consents to sub-entrustment (SUB_ENTRUSTMENT_NOT_PERMITTED). A contract none
+   of whose entrustments is in effect on D puts nothing of C's in question: it is excluded
+   with NO_ENTRUSTMENT_IN_EFFECT within its term, CONTRACT_NOT_IN_EFFECT outside it, and
+   never with NO_HELD_DATA_ITEMS or NO_PERMITTED_PURPOSES, which are about C.
 5. Each provision in effect on D (seed §7, APPI Art. 27): its recipient handles provided
    items ∩ H for provided purposes ∩ P, until a COMPLETED STOP_THIRD_PARTY_PROVISION that
    names it (or names none).
@@ -122,9 +125,12 @@ class BusinessContext:
         return frozenset(p.id for p in self.purposes.values()
                          if Period.of(p).holds_on(day) and (p.usable_after_cancellation or not cancelled))
 
-    def entrusted_on(self, contract_id: int, day: date) -> tuple[frozenset[int], frozenset[int]]:
-        """The items and purposes the contract's entrustments in effect on `day` name."""
+    def entrusted_on(self, contract_id: int, day: date) -> tuple[frozenset[int], frozenset[int]] | None:
+        """The items and purposes the contract's entrustments in effect on `day` name; None
+        when none is in effect that day (not begun yet, or all ended)."""
         current = [e for e in self.entrusted.get(contract_id, ()) if e.period.holds_on(day)]
+        if not current:
+            return None
         return (frozenset().union(*(e.items for e in current)), frozenset().union(*(e.purposes for e in current)))
 
     def provisions_on(self, day: date) -> list[Provision]:
@@ -402,13 +408,18 @@ def _emptiness_reasons(state: CustomerState, items: frozenset, purposes: frozens
     """Why a party handles nothing: no held items, or no purposes left of those it would
     handle (`wanted`): USE_STOPPED when the customer's STOP_USE took them, else
     NO_PERMITTED_PURPOSES. Before registration, CUSTOMER_NOT_REGISTERED first."""
-    reasons = [] if state.registered else [ExclusionReason.CUSTOMER_NOT_REGISTERED]
+    reasons = _registration_reasons(state)
     if not items:
         reasons.append(ExclusionReason.NO_HELD_DATA_ITEMS)
     if not purposes:
         stopped = wanted & state.stopped
         reasons.append(ExclusionReason.USE_STOPPED if stopped else ExclusionReason.NO_PERMITTED_PURPOSES)
     return reasons
+
+
+def _registration_reasons(state: CustomerState) -> list[ExclusionReason]:
+    """Before the customer's registration nobody handles them (DESIGN.md "Time")."""
+    return [] if state.registered else [ExclusionReason.CUSTOMER_NOT_REGISTERED]
 
 
 def _handling(ctx: BusinessContext, party, role, items, purposes, reasons, **extra) -> Handling:
@@ -475,13 +486,20 @@ class _Reach:
         return chain
 
     def _evaluate(self, contract: Contract):
-        entrusted_items, entrusted_purposes = self.ctx.entrusted_on(contract.id, self.as_of)
+        """The contract's items, purposes and exclusion reasons on the day. When none of its
+        entrustments is in effect that day nothing of the customer's is in question, so
+        NO_HELD_DATA_ITEMS, NO_PERMITTED_PURPOSES and USE_STOPPED do not apply: within the
+        contract's term the reason is NO_ENTRUSTMENT_IN_EFFECT, outside it CONTRACT_NOT_IN_EFFECT
+        says why (entrustments begin within the term)."""
+        entrusted = self.ctx.entrusted_on(contract.id, self.as_of)
+        entrusted_items, entrusted_purposes = entrusted or (frozenset(), frozenset())
         items = entrusted_items & self.state.held
         purposes = entrusted_purposes & self.state.permitted
         reasons = []
         if recorded_status_on(self.ctx.history.get(contract.id, []), self.as_of) != ContractStatus.ACTIVE:
             reasons.append(ExclusionReason.CONTRACT_NOT_ACTIVE)
-        if not contract.effective_from <= self.as_of <= contract.expires_on:
+        in_term = contract.effective_from <= self.as_of <= contract.expires_on
+        if not in_term:
             reasons.append(ExclusionReason.CONTRACT_NOT_IN_EFFECT)
         parent_id = self.ctx.subcontractors[contract.subcontractor_id].parent_id
         if parent_id is not None:
@@ -491,7 +509,11 @@ class _Reach:
                 reasons.append(ExclusionReason.CHAIN_BROKEN)
             elif not parent.consents:
                 reasons.append(ExclusionReason.SUB_ENTRUSTMENT_NOT_PERMITTED)
-        return items, purposes, reasons + _emptiness_reasons(self.state, items, purposes, entrusted_purposes)
+        if entrusted is not None:
+            return items, purposes, reasons + _emptiness_reasons(self.state, items, purposes, entrusted_purposes)
+        if in_term:
+            reasons.append(ExclusionReason.NO_ENTRUSTMENT_IN_EFFECT)
+        return items, purposes, reasons + _registration_reasons(self.state)
 
     def _scope(self, sub_id: int) -> _Scope:
         """The union over the subcontractor's handling contracts; when none handles, it does

@@ -57,6 +57,15 @@ def not_ended_by(model: Any, day: date) -> sa.ColumnElement[bool]:
     return sa.or_(model.effective_until.is_(None), model.effective_until >= day)
 
 
+def begun_by(model: Any, day: date) -> sa.ColumnElement[bool]:
+    """The SQL condition "the row's period held on some day up to `day`": it began by then and
+    was not closed before it began (`Period.is_empty`)."""
+    return sa.and_(
+        model.effective_from <= day,
+        sa.or_(model.effective_until.is_(None), model.effective_until >= model.effective_from),
+    )
+
+
 def in_effect_or_open(model: Any, day: date | None) -> sa.ColumnElement[bool]:
     """`in_effect` on `day`; without a day, the rows not ended (what holds now and on)."""
     return model.effective_until.is_(None) if day is None else in_effect(model, day)

@@ -2,7 +2,9 @@
 
 Each has a management system (certifications and the latest assessment, i.e. the one
 with the latest `assessed_on`) and, when it was re-entrusted by another subcontractor,
-a parent.
+a parent. The parent link is not dated (DESIGN.md "Time"), so it may change only until the
+subcontractor's first entrustment begins: after that a new parent would rewrite who
+handled what on days already past.
 """
 
 from collections.abc import Iterable, Mapping
@@ -30,6 +32,7 @@ from registry.models import (
     Subcontractor,
 )
 from registry.pages import Page, paginate
+from registry.periods import begun_by
 from registry.validation import (
     check_corporate_number,
     check_version,
@@ -94,16 +97,20 @@ async def create_subcontractor(
 
 
 async def update_subcontractor(
-    session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any]
+    session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any], today: date
 ) -> Subcontractor:
     """Change a subcontractor's name, country, corporate number (None clears it),
     certifications or parent (None: entrusted by the business itself), as of the version the
     caller read; absent keys stay unchanged. A parent must exist and may not be the
     subcontractor itself or re-entrusted, through its own chain, by it (a re-entrustment
-    cycle has no business at its root: seed §9, APPI Art. 25)."""
+    cycle has no business at its root: seed §9, APPI Art. 25). The parent changes only while
+    none of the subcontractor's entrustments has begun by `today` (see the module docstring):
+    a re-entrustment by another parent is then a new subcontractor with its own contract."""
     sub = await get_subcontractor(session, id, lock=True)
     check_version(sub, expected_version)
     values = _checked_changes(changes)
+    if "parent_id" in values and values["parent_id"] != sub.parent_id:
+        await _check_parent_may_change(session, sub, today)
     if values.get("parent_id") is not None:
         await _check_parent(session, sub, values["parent_id"])
     before = snapshot(sub)
@@ -272,6 +279,23 @@ async def _check_parent(session: AsyncSession, sub: Subcontractor, parent_id: in
         what = "its own parent" if parent_id == sub.id else "re-entrusted by a subcontractor it re-entrusts"
         raise InvalidInput(
             f"{sub.name} cannot be {what}: that makes a re-entrustment cycle ({path})", field="parentId"
+        )
+
+
+async def _check_parent_may_change(session: AsyncSession, sub: Subcontractor, today: date) -> None:
+    """Refused once an entrustment under one of its contracts (with any business) has been in
+    effect on some day up to `today`: handlings(asOf:) for those days read the parent link."""
+    first_day = (await session.exec(
+        select(sa.func.min(Entrustment.effective_from))
+        .join(Contract, Contract.id == Entrustment.contract_id)
+        .where(Contract.subcontractor_id == sub.id, begun_by(Entrustment, today))
+    )).one()
+    if first_day is not None:
+        raise InvalidInput(
+            f"the parent of {sub.name} cannot change: its entrustments have been in effect since {first_day}, "
+            "and a new parent would rewrite who handled the data on those days; a re-entrustment by another "
+            "subcontractor is a new subcontractor with its own contract",
+            field="parentId",
         )
 
 

@@ -1,10 +1,20 @@
 """The contract's enums: the registry's own classes, registered with Strawberry."""
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 import strawberry
 
 from registry import enums
+
+
+def _described(enum: type[StrEnum], descriptions: Mapping[str, str]) -> type[StrEnum]:
+    """The Strawberry enum with a description for each of its values (the registry's classes
+    carry none)."""
+    for value in enum.__strawberry_definition__.values:
+        value.description = descriptions[value.name]
+    return enum
+
 
 Role = strawberry.enum(enums.Role, description="What a token's holder may see and do.")
 CustomerStatus = strawberry.enum(enums.CustomerStatus, description="Whether the customer still uses the service.")
@@ -30,7 +40,25 @@ AssessmentResult = strawberry.enum(
 )
 LegalBasis = strawberry.enum(enums.LegalBasis, description="Why a provision to a third party is lawful (APPI Art. 27).")
 HandlingRole = strawberry.enum(enums.HandlingRole, description="On what footing a party handles the data.")
-ExclusionReason = strawberry.enum(enums.ExclusionReason, description="Why a party does not handle a customer's data.")
+ExclusionReason = _described(
+    strawberry.enum(enums.ExclusionReason, description="Why a party does not handle a customer's data."),
+    {  # the contract's comments, and NO_ENTRUSTMENT_IN_EFFECT, which is ours
+        "CONTRACT_NOT_ACTIVE": "The contract's status on asOf is not ACTIVE.",
+        "CONTRACT_NOT_IN_EFFECT": "asOf lies outside the contract's effectiveFrom..expiresOn.",
+        "NO_HELD_DATA_ITEMS": "None of the items the party would handle on asOf (those entrusted or provided "
+        "that day; for the business, any) is held for this customer.",
+        "NO_PERMITTED_PURPOSES": "None of the purposes the party would handle on asOf is permitted for this "
+        "customer (e.g. after cancellation).",
+        "USE_STOPPED": "A completed STOP_USE request stopped the purposes it would handle.",
+        "THIRD_PARTY_PROVISION_STOPPED": "A completed STOP_THIRD_PARTY_PROVISION request.",
+        "CHAIN_BROKEN": "A re-entrusted subcontractor whose entrusting parent does not handle.",
+        "CUSTOMER_NOT_REGISTERED": "asOf lies before the customer's registeredOn.",
+        "SUB_ENTRUSTMENT_NOT_PERMITTED": "The parent's contract in effect on asOf lacks SUB_ENTRUSTMENT_CONSENT.",
+        "NO_ENTRUSTMENT_IN_EFFECT": "asOf lies within the contract's term but none of its entrustments is in "
+        "effect then (none begun yet, or all ended), so it handles nothing of anyone's; outside the term "
+        "CONTRACT_NOT_IN_EFFECT says so instead.",
+    },
+)
 RequestKind = strawberry.enum(enums.RequestKind, description="What a data-subject request asks (seed sections 8 and 10).")
 RequestStatus = strawberry.enum(
     enums.RequestStatus, description="RECEIVED -> IN_PROGRESS -> COMPLETED | REJECTED."

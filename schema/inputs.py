@@ -42,7 +42,9 @@ class UpdateSubcontractorInput:
     parent_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="The re-entrusting subcontractor; null: entrusted by the business itself. "
-        "A parent whose own chain of parents reaches this subcontractor is refused (a cycle).",
+        "A parent whose own chain of parents reaches this subcontractor is refused (a cycle). The parent changes "
+        "only while none of this subcontractor's entrustments has begun (INVALID_INPUT after): past answers of "
+        "handlings(asOf:) read it, so a re-entrustment by another parent is a new subcontractor and contract.",
     )
 
 
@@ -92,7 +94,8 @@ class AddEntrustmentInput:
 class RemoveEntrustmentInput:
     id: strawberry.ID
     effective_on: date | None = strawberry.field(default=None, description="The first day no longer in effect "
-                                                 "(default today).")
+                                                 "(default today; a later day schedules the end; never before the "
+                                                 "entrustment began).")
 
 
 @strawberry.input(description="The day the subcontractor confirmed the contract's data returned or deleted.")

@@ -124,6 +124,7 @@ class Mutation:
             row = await write(
                 info, subcontractors.update_subcontractor,
                 id=key(input.id, "Subcontractor", "id"), expected_version=input.expected_version, changes=changes,
+                today=info.context.clock.today(),
             )
         except RegistryError as error:
             return SubcontractorPayload(errors=user_errors(error))
@@ -192,7 +193,11 @@ class Mutation:
             return EntrustmentPayload(errors=user_errors(error))
         return EntrustmentPayload(entrustment=Entrustment.from_row(row))
 
-    @strawberry.mutation(extensions=VENDORS, description="Withdraw an entrustment from its contract.")
+    @strawberry.mutation(extensions=VENDORS, description="End an entrustment from effectiveOn (default today): its "
+                         "period closes the day before and the row stays, so the past still answers. A future "
+                         "effectiveOn schedules the end: the entrustment stays in effect until the day before. "
+                         "An end before the entrustment began is INVALID_INPUT; ending one already ended or "
+                         "scheduled to end is INVALID_TRANSITION.")
     async def remove_entrustment(self, info: Info, input: RemoveEntrustmentInput) -> EntrustmentPayload:
         try:
             row = await write(info, contracts.remove_entrustment, id=key(input.id, "Entrustment", "id"),

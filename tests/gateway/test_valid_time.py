@@ -11,7 +11,7 @@ HANDLINGS = """
 query ($ref: String!, $asOf: Date) {
   customerByRef(businessCode: "loveinn-japan", externalRef: $ref) {
     handlings(asOf: $asOf, includeExcluded: true) {
-      party { name } excluded exclusionReasons dataItems { code } purposes { code }
+      party { name } excluded exclusionReasons dataItems { code } purposes { code } chain { name }
     }
   }
 }"""
@@ -29,6 +29,17 @@ query ($name: String!) {
     id reference version status entrustments(includeEnded: true) { id description effectiveFrom effectiveUntil }
   } } } }
 }"""
+SUBCONTRACTOR = """
+query ($name: String!) {
+  subcontractors(filter: {nameContains: $name}) { edges { node { id version parent { name } } } }
+}"""
+REPARENT = """
+mutation ($id: ID!, $v: Int!, $parent: ID) {
+  updateSubcontractor(input: {id: $id, expectedVersion: $v, parentId: $parent}) {
+    subcontractor { version parent { name } } errors { code field message }
+  }
+}"""
+LATEST_EVENT = "{ auditEvents(first: 1) { edges { node { id action } } } }"
 TRANSITION = """
 mutation ($id: ID!, $v: Int!, $to: ContractStatus!) {
   transitionContract(input: {id: $id, expectedVersion: $v, to: $to}) {
@@ -93,6 +104,11 @@ async def customer(api, ref: str, as_of: str | None = None) -> dict:
 async def contracts_of(api, name: str) -> dict[str, dict]:
     [edge] = (await api.data(CONTRACTS, {"name": name}))["subcontractors"]["edges"]
     return {c["reference"]: c for c in edge["node"]["contracts"]}
+
+
+async def subcontractor(api, name: str) -> dict:
+    [edge] = (await api.data(SUBCONTRACTOR, {"name": name}))["subcontractors"]["edges"]
+    return edge["node"]
 
 
 async def write(api, query: str, variables: dict, payload: str, role: Role = Role.ADMIN) -> dict:
@@ -188,6 +204,48 @@ async def test_an_entrustment_removed_today_still_answers_for_last_month(api):
     }
 
 
+async def test_an_entrustment_ended_from_next_month_is_handled_until_then_and_not_after(api):
+    """removeEntrustment with a future effectiveOn schedules the end, as its description says;
+    one dated before the entrustment began is refused and nothing is written."""
+    described = await api.data('{ __type(name: "Mutation") { fields { name description } } }')
+    [remove] = [f for f in described["__type"]["fields"] if f["name"] == "removeEntrustment"]
+    assert "future effectiveOn schedules the end" in remove["description"]
+    support = (await contracts_of(api, "Hikari"))["LIJ-SUP-001"]
+    [inquiries] = [e for e in support["entrustments"] if e["description"] == "Answering customers' inquiries"]
+    remove_on = """mutation ($id: ID!, $on: Date) { removeEntrustment(input: {id: $id, effectiveOn: $on}) {
+        entrustment { effectiveUntil } errors { code field message } } }"""
+
+    latest = await api.data(LATEST_EVENT)
+    refused = (await api.data(remove_on, {"id": inquiries["id"], "on": "2025-11-24"}))["removeEntrustment"]
+    assert refused["entrustment"] is None  # it began on 2025-11-25, the contract's start
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", "effectiveOn")]
+    assert (await contracts_of(api, "Hikari"))["LIJ-SUP-001"] == support
+    assert await api.data(LATEST_EVENT) == latest
+
+    ended = await write(api, remove_on, {"id": inquiries["id"], "on": "2026-12-25"}, "removeEntrustment")
+    assert ended["entrustment"]["effectiveUntil"] == "2026-12-24"
+    for day in (None, "2026-12-24"):
+        assert codes(await handlings(api, "LIJ-0001", day), "Hikari Support Center Co., Ltd.", "purposes") == ["P3"]
+    then = await handlings(api, "LIJ-0001", "2026-12-25")
+    assert then["Hikari Support Center Co., Ltd."]["exclusionReasons"] == ["NO_ENTRUSTMENT_IN_EFFECT"]
+    listed = (await contracts_of(api, "Hikari"))["LIJ-SUP-001"]["entrustments"]
+    assert ("Answering customers' inquiries", "2026-12-24") in {(e["description"], e["effectiveUntil"]) for e in listed}
+
+
+async def test_a_contract_not_begun_is_excluded_as_not_in_effect_not_for_the_customers_items(api):
+    """The demo's analytics contract (a DRAFT entrusting email for P4 from its start) and lab
+    contract (under review, nothing entrusted) both begin in 30 days: until then nothing of
+    theirs is in question for any customer, so no reason speaks of the customer's items."""
+    today = await handlings(api, "LIJ-0001")
+    for name in ("Aozora Analytics Inc.", "Minato Data Labs K.K."):
+        assert today[name]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE", "CONTRACT_NOT_IN_EFFECT"], name
+    begun = await handlings(api, "LIJ-0001", "2026-12-26")
+    assert begun["Aozora Analytics Inc."]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE"]
+    assert begun["Minato Data Labs K.K."]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE", "NO_ENTRUSTMENT_IN_EFFECT"]
+    deleted = await handlings(api, "LIJ-0006", "2026-12-26")  # a completed DELETION: nothing held
+    assert deleted["Aozora Analytics Inc."]["exclusionReasons"] == ["CONTRACT_NOT_ACTIVE", "NO_HELD_DATA_ITEMS"]
+
+
 async def test_a_re_entrusted_party_under_a_parent_contract_without_consent_is_excluded(api):
     """Tsubame moves to a new contract without SUB_ENTRUSTMENT_CONSENT and ends the old one
     today: from today the panel provider it re-entrusted handles nothing, and the findings
@@ -214,6 +272,43 @@ async def test_a_re_entrusted_party_under_a_parent_contract_without_consent_is_e
     assert "Panelist Hub Pte. Ltd." in handling(await handlings(api, "LIJ-0001", YESTERDAY))
     findings = await api.data('{ complianceFindings(businessCode: "loveinn-japan") { code severity } }')
     assert {"code": "SUB_ENTRUSTMENT_WITHOUT_CONSENT", "severity": "CRITICAL"} in findings["complianceFindings"]
+
+
+async def test_a_re_entrusted_party_whose_entrustment_has_begun_keeps_its_parent_and_the_past_as_it_was(api):
+    """Panelist Hub, re-entrusted by Tsubame, has handled P3 for a year: moving it under
+    another parent (or under none) would rewrite last month's answer, so it is refused and
+    nothing is written."""
+    panel, hikari = await subcontractor(api, "Panelist"), await subcontractor(api, "Hikari")
+    before = [await handlings(api, "LIJ-0001", day) for day in (LAST_MONTH, TODAY)]
+    assert before[0]["Panelist Hub Pte. Ltd."]["chain"] == [{"name": "Tsubame Research Inc. (fictional)"}]
+    latest = await api.data(LATEST_EVENT)
+    for parent in (hikari["id"], None):
+        refused = (await api.data(REPARENT, {"id": panel["id"], "v": panel["version"], "parent": parent})
+                   )["updateSubcontractor"]
+        assert refused["subcontractor"] is None
+        [error] = refused["errors"]
+        assert (error["code"], error["field"]) == ("INVALID_INPUT", "parentId"), error
+        assert "new subcontractor" in error["message"]
+    assert await subcontractor(api, "Panelist") == panel
+    assert await api.data(LATEST_EVENT) == latest
+    assert [await handlings(api, "LIJ-0001", day) for day in (LAST_MONTH, TODAY)] == before
+
+
+async def test_a_subcontractor_whose_entrustments_have_not_begun_can_be_re_entrusted_by_another(api):
+    """Aozora's contract, and its entrustment, begin in 30 days: nobody's answer has read its
+    parent link yet for a day it handled, so it may still come under Tsubame."""
+    aozora, tsubame = await subcontractor(api, "Aozora"), await subcontractor(api, "Tsubame")
+    assert aozora["parent"] is None
+    last_month = await handlings(api, "LIJ-0001", LAST_MONTH)
+    moved = await write(api, REPARENT, {"id": aozora["id"], "v": aozora["version"], "parent": tsubame["id"]},
+                        "updateSubcontractor")
+    assert moved["subcontractor"] == {"version": aozora["version"] + 1,
+                                      "parent": {"name": "Tsubame Research Inc. (fictional)"}}
+    after = await handlings(api, "LIJ-0001", LAST_MONTH)
+    assert after["Aozora Analytics Inc."] == last_month["Aozora Analytics Inc."] | {
+        "chain": [{"name": "Tsubame Research Inc. (fictional)"}]}  # it handled nothing then: the chain is today's
+    assert {k: v for k, v in after.items() if k != "Aozora Analytics Inc."} == {
+        k: v for k, v in last_month.items() if k != "Aozora Analytics Inc."}
 
 
 # --- items held and scoped requests ----------------------------------------------------------

@@ -176,15 +176,46 @@ async def test_contract_outside_its_effective_period_is_not_in_effect(session, w
     await f.entrustment(session, contract, [purposes["P1"]], [items["name"]])
     cust = await f.customer(session, biz, [items["name"]])
     for as_of, reasons in [
-        # before its start: not yet ACTIVE (its history begins then) and nothing entrusted yet
-        (date(2026, 5, 31), [R.CONTRACT_NOT_ACTIVE, R.CONTRACT_NOT_IN_EFFECT, R.NO_HELD_DATA_ITEMS,
-                             R.NO_PERMITTED_PURPOSES]),
+        # before its start: not yet ACTIVE (its history begins then) nor in effect; nothing is
+        # entrusted yet, so the customer's items and purposes are not in question
+        (date(2026, 5, 31), [R.CONTRACT_NOT_ACTIVE, R.CONTRACT_NOT_IN_EFFECT]),
         (date(2026, 6, 1), []),
         (date(2026, 12, 31), []),
         (date(2027, 1, 1), [R.CONTRACT_NOT_IN_EFFECT]),
     ]:
         [handling] = of(await resolve(session, cust, as_of=as_of), HandlingRole.SUBCONTRACTOR)
         assert handling.exclusion_reasons == reasons, as_of
+
+
+async def test_a_contract_in_its_term_with_no_entrustment_in_effect_is_excluded_for_that_not_for_the_customer(
+        session, world):
+    biz, purposes, items = world
+    sub = await f.subcontractor(session)
+    contract = await f.contract(session, biz, sub)  # ACTIVE 2026-01-01..2027-12-31
+    await f.entrustment(session, contract, [purposes["P1"]], [items["name"]], effective_from=date(2026, 6, 1),
+                        effective_until=date(2026, 9, 30))
+    holds = await f.customer(session, biz, [items["name"]])
+    holds_other = await f.customer(session, biz, [items["email"]])
+    for cust, as_of, reasons in [
+        (holds, date(2026, 5, 31), [R.NO_ENTRUSTMENT_IN_EFFECT]),  # not begun yet
+        (holds, date(2026, 6, 1), []),
+        (holds, date(2026, 10, 1), [R.NO_ENTRUSTMENT_IN_EFFECT]),  # ended
+        (holds_other, date(2026, 6, 1), [R.NO_HELD_DATA_ITEMS]),  # entrusted, but not held for this customer
+        (holds_other, date(2026, 10, 1), [R.NO_ENTRUSTMENT_IN_EFFECT]),
+        (holds, date(2019, 12, 31), [R.CONTRACT_NOT_ACTIVE, R.CONTRACT_NOT_IN_EFFECT, R.CUSTOMER_NOT_REGISTERED]),
+    ]:
+        [handling] = of(await resolve(session, cust, as_of=as_of), HandlingRole.SUBCONTRACTOR)
+        assert (handling.excluded, handling.exclusion_reasons) == (bool(reasons), reasons), (cust.id, as_of)
+
+
+async def test_a_draft_contract_in_its_term_with_nothing_entrusted_gives_both_reasons(session, world):
+    biz, _, items = world
+    contract = await f.contract(session, biz, await f.subcontractor(session), status=ContractStatus.DRAFT)
+    cust = await f.customer(session, biz, [items["name"]])
+    [handling] = of(await resolve(session, cust), HandlingRole.SUBCONTRACTOR)
+    assert handling.contract.id == contract.id
+    assert handling.exclusion_reasons == [R.CONTRACT_NOT_ACTIVE, R.NO_ENTRUSTMENT_IN_EFFECT]
+    assert (handling.data_items, handling.purposes) == ([], [])
 
 
 async def test_one_handling_per_contract_of_the_same_subcontractor(session, world):

@@ -6,8 +6,14 @@ import pytest
 from sqlmodel import func, select
 
 from registry import subcontractors
-from registry.enums import AssessmentResult, Certification, ContractStatus
+from registry.enums import (
+    AssessmentResult,
+    Certification,
+    ContractClause,
+    ContractStatus,
+)
 from registry.errors import InvalidInput, NotFound, VersionConflict
+from registry.handling import resolve_handlings
 from registry.models import Assessment, AuditEvent, Subcontractor
 from registry.subcontractors import SubcontractorFilter
 from tests import factories
@@ -90,7 +96,8 @@ async def test_an_update_changes_only_the_keys_given_and_bumps_the_version_by_on
     sub = await _committed_sub(session, name="Old", country="JP", corporate_number="7000012050002")
     created_at, updated_at = sub.created_at, sub.updated_at
     updated = await subcontractors.update_subcontractor(
-        session, actor=ACTOR, id=sub.id, expected_version=1, changes={"name": "New", "corporate_number": None}
+        session, actor=ACTOR, id=sub.id, expected_version=1, changes={"name": "New", "corporate_number": None},
+        today=TODAY,
     )
     assert (updated.name, updated.country, updated.corporate_number, updated.version) == (
         "New",
@@ -108,7 +115,7 @@ async def test_an_update_from_a_stale_version_conflicts_and_writes_nothing(sessi
     sub = await _committed_sub(session, name="Old", version=3)
     with pytest.raises(VersionConflict) as raised:
         await subcontractors.update_subcontractor(
-            session, actor=ACTOR, id=sub.id, expected_version=2, changes={"name": "New"}
+            session, actor=ACTOR, id=sub.id, expected_version=2, changes={"name": "New"}, today=TODAY
         )
     assert raised.value.field == "expectedVersion"
     stored = await session.get(Subcontractor, sub.id, populate_existing=True)
@@ -120,14 +127,14 @@ async def test_a_stale_version_conflicts_whatever_else_is_wrong(session):
     sub = await _committed_sub(session, version=2)
     with pytest.raises(VersionConflict):
         await subcontractors.update_subcontractor(
-            session, actor=ACTOR, id=sub.id, expected_version=1, changes={"country": "ZZ", "name": ""}
+            session, actor=ACTOR, id=sub.id, expected_version=1, changes={"country": "ZZ", "name": ""}, today=TODAY
         )
 
 
 async def test_updating_an_unknown_subcontractor_is_not_found(session):
     with pytest.raises(NotFound) as raised:
         await subcontractors.update_subcontractor(
-            session, actor=ACTOR, id=404, expected_version=1, changes={}
+            session, actor=ACTOR, id=404, expected_version=1, changes={}, today=TODAY
         )
     assert raised.value.field == "id"
 
@@ -144,7 +151,7 @@ async def test_a_malformed_update_is_invalid_input_and_writes_nothing(session, f
     sub = await _committed_sub(session, name="Old")
     with pytest.raises(InvalidInput) as raised:
         await subcontractors.update_subcontractor(
-            session, actor=ACTOR, id=sub.id, expected_version=1, changes=changes
+            session, actor=ACTOR, id=sub.id, expected_version=1, changes=changes, today=TODAY
         )
     assert raised.value.field == field
     stored = await session.get(Subcontractor, sub.id, populate_existing=True)
@@ -159,7 +166,7 @@ async def test_of_20_concurrent_updates_from_one_version_exactly_one_wins(db):
     async def update(n):
         async with db.session(write=True) as session:
             return await subcontractors.update_subcontractor(
-                session, actor=f"writer-{n}", id=sub_id, expected_version=1, changes={"name": f"Name {n}"}
+                session, actor=f"writer-{n}", id=sub_id, expected_version=1, changes={"name": f"Name {n}"}, today=TODAY
             )
 
     results = await asyncio.gather(*(update(n) for n in range(20)), return_exceptions=True)
@@ -177,7 +184,7 @@ async def test_of_20_concurrent_updates_from_one_version_exactly_one_wins(db):
 
 async def _reparent(session, sub, parent_id):
     return await subcontractors.update_subcontractor(
-        session, actor=ACTOR, id=sub.id, expected_version=sub.version, changes={"parent_id": parent_id}
+        session, actor=ACTOR, id=sub.id, expected_version=sub.version, changes={"parent_id": parent_id}, today=TODAY
     )
 
 
@@ -250,7 +257,7 @@ async def test_two_subcontractors_racing_to_parent_each_other_make_no_cycle(db):
     async def reparent(child, parent):
         async with db.session(write=True) as session:
             return await subcontractors.update_subcontractor(
-                session, actor=ACTOR, id=child.id, expected_version=1, changes={"parent_id": parent.id}
+                session, actor=ACTOR, id=child.id, expected_version=1, changes={"parent_id": parent.id}, today=TODAY
             )
 
     results = await asyncio.gather(reparent(a, b), reparent(b, a), return_exceptions=True)
@@ -258,6 +265,70 @@ async def test_two_subcontractors_racing_to_parent_each_other_make_no_cycle(db):
     async with db.session() as session:
         parents = await _stored_parents(session, a, b)
     assert parents in ([b.id, None], [None, a.id])
+
+
+# --- re-entrustment: the parent link is not dated (DESIGN.md "Time") --------------------
+
+
+async def _re_entrusted(session, *, panel_begins: date):
+    """A business entrusting name for P3 to a survey company and another company (both
+    consenting to sub-entrustment), and to a panel provider re-entrusted by the survey company,
+    whose entrustment begins on `panel_begins`; a customer holding name. All ACTIVE from 2026-01-01."""
+    biz = await factories.business(session)
+    ps, its = await factories.purposes(session, biz), await factories.items(session, biz)
+    consent = [str(c) for c in factories.REQUIRED_CLAUSES] + [ContractClause.SUB_ENTRUSTMENT_CONSENT]
+    survey = await factories.subcontractor(session, name="Survey")
+    other = await factories.subcontractor(session, name="Other")
+    for sub in (survey, other):
+        contract = await factories.contract(session, biz, sub, clauses=consent)
+        await factories.entrustment(session, contract, [ps["P3"]], [its["name"]])
+    panel = await factories.subcontractor(session, name="Panel", parent_id=survey.id)
+    panel_contract = await factories.contract(session, biz, panel)
+    await factories.entrustment(session, panel_contract, [ps["P3"]], [its["name"]], effective_from=panel_begins)
+    customer = await factories.customer(session, biz, [its["name"]])
+    await session.commit()
+    return survey, other, panel, panel_contract, customer
+
+
+async def _answer(session, customer, as_of):
+    """handlings(asOf:, includeExcluded: true) as comparable rows, the chain last."""
+    found = await resolve_handlings(session, customer.id, as_of=as_of, include_excluded=True)
+    return [(h.party.name, h.excluded, h.exclusion_reasons, [i.code for i in h.data_items],
+             [p.code for p in h.purposes], [s.name for s in h.chain]) for h in found]
+
+
+async def test_the_parent_cannot_change_once_an_entrustment_has_begun_and_the_past_answers_as_before(session):
+    survey, other, panel, _, customer = await _re_entrusted(session, panel_begins=date(2026, 1, 1))
+    last_month = await _answer(session, customer, date(2026, 10, 25))
+    assert ("Panel", False, [], ["name"], ["P3"], ["Survey"]) in last_month
+    for parent_id in (other.id, None):
+        with pytest.raises(InvalidInput) as raised:
+            await _reparent(session, panel, parent_id)
+        assert raised.value.field == "parentId"
+        assert "in effect since 2026-01-01" in raised.value.message and "new subcontractor" in raised.value.message
+    stored = await session.get(Subcontractor, panel.id, populate_existing=True)
+    assert (stored.parent_id, stored.version) == (survey.id, 1)
+    assert await events(session, "subcontractor.update") == []
+    assert await _answer(session, customer, date(2026, 10, 25)) == last_month
+    # the same parent sent again (a form sending every field) changes nothing of it
+    assert (await _reparent(session, stored, survey.id)).parent_id == survey.id
+
+
+async def test_a_subcontractor_whose_entrustments_have_not_begun_can_change_its_parent(session):
+    _, other, panel, panel_contract, customer = await _re_entrusted(session, panel_begins=date(2026, 12, 1))
+    # an entrustment removed on the day it began was never in effect
+    await factories.entrustment(session, panel_contract, [], [], effective_from=date(2026, 6, 1),
+                                effective_until=date(2026, 5, 31))
+    await session.commit()
+    last_month = await _answer(session, customer, date(2026, 10, 25))
+    moved = await _reparent(session, panel, other.id)
+    assert (moved.parent_id, moved.version) == (other.id, 2)
+    # who handled what that day is unchanged; the panel provider, which handled nothing then,
+    # names its parent as it is now
+    after = await _answer(session, customer, date(2026, 10, 25))
+    assert [row[:5] for row in after] == [row[:5] for row in last_month]
+    assert [row[5] for row in after if row[0] == "Panel"] == [["Other"]]
+    assert ("Panel", False, [], ["name"], ["P3"], ["Other"]) in await _answer(session, customer, date(2026, 12, 1))
 
 
 # --- assessments ------------------------------------------------------------------------

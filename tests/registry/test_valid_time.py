@@ -170,6 +170,34 @@ async def test_an_entrustment_removed_today_still_answers_for_last_month(session
     assert today.excluded and (today.data_items, today.purposes) == ([], [])
 
 
+async def test_an_entrustment_ended_from_next_month_is_handled_until_then_and_not_after(session, world):
+    """A future effectiveOn schedules the end (DESIGN.md "Time": removal closes the period)."""
+    mail_entrustment = world["mail_entrustment"]
+    ended = await contracts.remove_entrustment(session, actor=ACTOR, id=mail_entrustment.id, today=TODAY,
+                                               effective_on=date(2026, 12, 25))
+    assert ended.effective_until == date(2026, 12, 24)
+    for day in (TODAY, date(2026, 12, 24)):
+        mail = party(await handlings(session, world["customer"], day), "Mail Co")
+        assert not mail.excluded and codes(mail.data_items) == ["name", "email"], day
+    assert (await contracts.entrustments_of(session, [world["mail"].id], as_of=TODAY))[world["mail"].id] == [ended]
+    then = party(await handlings(session, world["customer"], date(2026, 12, 25)), "Mail Co")
+    assert (then.excluded, then.exclusion_reasons) == (True, [R.NO_ENTRUSTMENT_IN_EFFECT])
+
+
+async def test_an_end_dated_before_the_entrustment_began_is_invalid_input_and_writes_nothing(session, world):
+    mail, mail_entrustment = world["mail"], world["mail_entrustment"]  # entrusted from 2026-01-01
+    with pytest.raises(InvalidInput) as raised:
+        await contracts.remove_entrustment(session, actor=ACTOR, id=mail_entrustment.id, today=TODAY,
+                                           effective_on=date(2025, 12, 31))
+    assert raised.value.field == "effectiveOn"
+    stored = await session.get(type(mail_entrustment), mail_entrustment.id, populate_existing=True)
+    assert stored.effective_until is None
+    assert (await session.get(type(mail), mail.id, populate_existing=True)).version == mail.version
+    assert (await session.exec(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.action == "entrustment.remove"))).one() == 0
+    assert not party(await handlings(session, world["customer"], TODAY), "Mail Co").excluded
+
+
 # --- the items a customer holds --------------------------------------------------------------
 
 

@@ -55,7 +55,7 @@ async def test_registry_services_bump_through_their_own_commit(db):
     async with db.session(write=True) as session:
         sub = await subcontractors.create_subcontractor(session, actor="test", name="Acme K.K.", country="JP")
         await subcontractors.update_subcontractor(session, actor="test", id=sub.id, expected_version=1,
-                                                  changes={"name": "Acme Japan K.K."})
+                                                  changes={"name": "Acme Japan K.K."}, today=TODAY)
     assert await version_of(db) == 2
 
 
@@ -74,7 +74,7 @@ async def test_a_refused_write_leaves_the_version(db):
     async with db.session(write=True) as session:
         with pytest.raises(VersionConflict):
             await subcontractors.update_subcontractor(session, actor="test", id=sub.id, expected_version=7,
-                                                      changes={"name": "Stale K.K."})
+                                                      changes={"name": "Stale K.K."}, today=TODAY)
     assert await version_of(db) == 1
 
 

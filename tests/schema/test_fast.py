@@ -331,7 +331,8 @@ async def test_handling_answers_are_shared_within_a_version_and_scope_and_rebuil
         rows = await subcontractors.subcontractors_by_ids(session, list(range(1, 200)))
         sub = next(s for s in rows.values() if s.name == named["party"]["name"])
         await subcontractors.update_subcontractor(session, actor="test", id=sub.id, expected_version=sub.version,
-                                                  changes={"name": "Renamed after the answer was shared"})
+                                                  changes={"name": "Renamed after the answer was shared"},
+                                                  today=clock.today())
     after = (await fast_answer(schema, registry, clock, variables, app_reads))["customer"]["handlings"]
     names = [h["party"]["name"] for h in after]
     assert "Renamed after the answer was shared" in names and named["party"]["name"] not in names
