@@ -2,17 +2,16 @@
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from graphql import GraphQLError, OperationDefinitionNode, StringValueNode
+from graphql import GraphQLError, StringValueNode
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from schema import hooks
 from schema.cache import CacheResponses, ResponseCache
 from schema.documents import DocumentBudget, DocumentCache, Documents, Reader
 from schema.execution import FastExecution, FastPath
@@ -86,22 +85,6 @@ class NoNulCharacters(ValidationRule):
             ))
 
 
-class RequireOperationName(SchemaExtension):
-    """A document with several operations must name the one to run (GraphQL spec,
-    GetOperation); Strawberry would silently run the first."""
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        named = hooks.provided_operation_name(context)
-        if document is not None and named is None:
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            if len(operations) > 1:
-                error = GraphQLError("This document holds several operations: send operationName to pick one.")
-                context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
-        yield
-
-
 def validation_rules(limits: Limits) -> list:
     """The extra validation rules, each class built once: the validation cache keys on them."""
     rules = (
@@ -131,9 +114,7 @@ def build_schema(
         mutation=Mutation,
         types=[AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose],
         extensions=[
-            partial(AddValidationRules, validation_rules(limits)),
-            partial(Documents, documents, limits.budget(), reader),
-            RequireOperationName,  # after Documents, which sets the validation errors it adds to
+            partial(Documents, documents, limits.budget(), reader, validation_rules(limits)),
             CloseSession,
             CheckMutationRoots,  # before any execution extension: a refusal leaves them nothing to run
             *caching,  # before any execution extension: a hit leaves it nothing to do

@@ -28,7 +28,7 @@ import asyncio
 import sys
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
@@ -46,6 +46,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -263,16 +264,20 @@ def _timed(work: Callable[[], T]) -> tuple[T, float]:
 class Documents(SchemaExtension):
     """Parses and validates within the budget, reusing the cache's valid documents.
 
-    It replaces Strawberry's ParserCache, ValidationCache and MaxTokensLimiter, whose caches
-    count entries and whose validation runs whatever the document costs. Setting the document
+    It replaces Strawberry's ParserCache, ValidationCache, MaxTokensLimiter and
+    AddValidationRules (`rules` are the extra validation rules), whose caches count entries
+    and whose validation runs whatever the document costs; and it refuses a document of
+    several operations sent without the name of the one to run. Setting the document
     and the validation errors (an empty list when valid) makes Strawberry skip its own
     parsing and validation.
     """
 
-    def __init__(self, cache: DocumentCache, budget: DocumentBudget, reader: Reader | None = None) -> None:
+    def __init__(self, cache: DocumentCache, budget: DocumentBudget, reader: Reader | None = None,
+                 rules: Sequence[type[ASTValidationRule]] = ()) -> None:
         self.cache = cache
         self.budget = budget
         self.reader = reader or Reader()
+        self.rules = tuple(rules)
         self.cached = False
 
     def _charge(self, seconds: float) -> None:
@@ -309,17 +314,28 @@ class Documents(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         if self.cached:
-            context.pre_execution_errors = []
+            errors = []
         else:
-            rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+            rules = (*context.validation_rules, *self.rules, MaybeNullValidationRule, OneOfInputValidationRule)
             errors, seconds = await self.reader.run(
                 len(context.query or ""),
                 partial(_checked, hooks.graphql_schema(context.schema), context.graphql_document, rules, self.budget))
             self._charge(seconds)
-            context.pre_execution_errors = errors
             if not errors and context.query:
                 self.cache.put(context.query, context.graphql_document)
+        context.pre_execution_errors = [*errors, *_operation_unnamed(context)]
         yield
+
+
+def _operation_unnamed(context) -> list[GraphQLError]:
+    """A document with several operations must name the one to run (GraphQL spec,
+    GetOperation); Strawberry would silently run the first."""
+    document = context.graphql_document
+    if document is None or hooks.provided_operation_name(context) is not None:
+        return []
+    if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) < 2:
+        return []
+    return [GraphQLError("This document holds several operations: send operationName to pick one.")]
 
 
 def _checked(schema, document: DocumentNode, rules: tuple, budget: DocumentBudget) -> list[GraphQLError]:

@@ -361,8 +361,9 @@ async def test_findings_of_an_unknown_business_is_a_clear_error(api):
 
 async def test_several_operations_need_an_operation_name(api):
     document = "query A { viewer { name } } query B { viewer { role } }"
-    body = await api.gql(document)
-    assert body["data"] is None and "operationName" in body["errors"][0]["message"]
+    for _ in range(2):  # the second time, the valid document comes from the document cache
+        body = await api.gql(document)
+        assert body["data"] is None and "operationName" in body["errors"][0]["message"]
     response = await api.client.post(
         "/graphql", json={"query": document, "operationName": "B"},
         headers={"Authorization": f"Bearer {api.tokens[Role.VIEWER]}"},

@@ -179,7 +179,8 @@ async def test_an_entrustment_ended_from_next_month_is_handled_until_then_and_no
     for day in (TODAY, date(2026, 12, 24)):
         mail = party(await handlings(session, world["customer"], day), "Mail Co")
         assert not mail.excluded and codes(mail.data_items) == ["name", "email"], day
-    assert (await contracts.entrustments_of(session, [world["mail"].id], as_of=TODAY))[world["mail"].id] == [ended]
+    found = (await contracts.entrustments_of(session, [world["mail"].id], as_of=TODAY))[world["mail"].id]
+    assert [(e.id, e.effective_until) for e in found] == [(ended.id, date(2026, 12, 24))]
     then = party(await handlings(session, world["customer"], date(2026, 12, 25)), "Mail Co")
     assert (then.excluded, then.exclusion_reasons) == (True, [R.NO_ENTRUSTMENT_IN_EFFECT])
 
