@@ -32,7 +32,7 @@ from registry.errors import (
     SubEntrustmentNotPermitted,
     raise_all,
 )
-from registry.lookup import KeyedRead, purposes_and_items, records
+from registry.lookup import KeyedRead, columns, purposes_and_items, records
 from registry.models import (
     Contract,
     ContractStatusChange,
@@ -353,7 +353,8 @@ async def get_entrustment(session: AsyncSession, id: int, *, field: str = "id", 
     return entrustment
 
 
-CONTRACTS_OF = KeyedRead.of(records(Contract).order_by(Contract.effective_from, Contract.id), Contract.subcontractor_id)
+_CONTRACT = columns(Contract)
+CONTRACTS_OF = KeyedRead.of(records(Contract).order_by(_CONTRACT.effective_from, _CONTRACT.id), _CONTRACT.subcontractor_id)
 
 
 async def contracts_of_subcontractors(
@@ -371,9 +372,10 @@ async def entrustments_of(session: AsyncSession, contract_ids: Iterable[int], *,
     """Each contract's entrustments (records) in effect on `as_of`, or those not ended by `not_ended_on`
     (ones that begin later included), or all of them (ended ones too)."""
     ids = list(contract_ids)
-    stmt = records(Entrustment).where(Entrustment.contract_id.in_(set(ids))).order_by(Entrustment.id)
+    entrustment = columns(Entrustment)
+    stmt = records(Entrustment).where(entrustment.contract_id.in_(set(ids))).order_by(entrustment.id)
     if not_ended_on is not None:
-        stmt = stmt.where(not_ended_by(Entrustment, not_ended_on))
+        stmt = stmt.where(not_ended_by(entrustment, not_ended_on))
     found = group_by(ids, await session.exec(stmt), lambda e: e.contract_id)
     return found if as_of is None else {cid: holding_on(rows, as_of) for cid, rows in found.items()}
 

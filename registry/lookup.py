@@ -50,8 +50,20 @@ class KeyedRead:
 
 
 def records(model: type[SQLModel]) -> sa.Select:
-    """All of `model`'s rows as records, each column by its name (narrow it with `where`)."""
+    """All of `model`'s rows as records, each column by its name. Narrow and order it by the
+    table's columns (`columns(model)`), never the model's attributes: one attribute anywhere
+    in the statement makes SQLAlchemy run it through the ORM, row by row."""
     return sa.select(model.__table__)
+
+
+def columns(model: type[SQLModel]) -> Any:
+    """The columns of `model`'s table, by attribute name (`columns(Contract).subcontractor_id`)."""
+    return model.__table__.c
+
+
+def column_of(attribute: Any) -> sa.Column:
+    """The table column behind a model's attribute (`Contract.subcontractor_id`)."""
+    return attribute.class_.__table__.c[attribute.key]
 
 
 def _has_id(value: Any) -> bool:
@@ -61,7 +73,7 @@ def _has_id(value: Any) -> bool:
 
 _TABLES = [table for table in vars(models).values() if _has_id(table)]
 BY_ID = MappingProxyType({table: KeyedRead.of(select(table), table.id) for table in _TABLES})
-RECORDS_BY_ID = MappingProxyType({table: KeyedRead.of(records(table), table.id) for table in _TABLES})
+RECORDS_BY_ID = MappingProxyType({table: KeyedRead.of(records(table), columns(table).id) for table in _TABLES})
 
 
 async def rows_by_ids(session: AsyncSession, model: type[Row], ids: Iterable[int]) -> dict[int, Row]:
@@ -91,7 +103,8 @@ async def linked(
     the data map's time, while the pairs are plain tuples.
     """
     ids = list(owner_ids)
-    pairs = (await session.exec(select(owner_col, target_col).where(owner_col.in_(set(ids))))).all()
+    owner_col, target_col = column_of(owner_col), column_of(target_col)
+    pairs = (await session.exec(sa.select(owner_col, target_col).where(owner_col.in_(set(ids))))).all()
     targets = await rows_by_ids(session, target, {target_id for _, target_id in pairs})
     rank = {key: ((row.ordinal, row.id) if target is Purpose else row.id) for key, row in targets.items()}
     grouped: dict[int, list[int]] = {key: [] for key in ids}

@@ -20,7 +20,7 @@ from registry.audit import record, snapshot
 from registry.contract_status import current_statuses
 from registry.enums import AssessmentResult, Certification, ContractStatus
 from registry.errors import InvalidInput, NotFound
-from registry.lookup import records
+from registry.lookup import columns, records
 from registry.models import (
     Assessment,
     Contract,
@@ -217,7 +217,7 @@ async def list_subcontractors(
     criteria = filter or SubcontractorFilter()
     _check_filter(criteria)
     stmt = await _filtered(session, criteria, today=today)
-    return await paginate(session, stmt, first=first, after_id=after_id, id_col=Subcontractor.id)
+    return await paginate(session, stmt, first=first, after_id=after_id, id_col=columns(Subcontractor).id)
 
 
 FILTER_TEXT_LIMIT = 200  # no name or code is longer, so a longer filter could never match
@@ -234,24 +234,25 @@ def _check_filter(f: SubcontractorFilter) -> None:
 
 
 async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: date):
+    sub = columns(Subcontractor)
     stmt = records(Subcontractor)
     if f.name_contains:
         pattern = "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Subcontractor.name.ilike(pattern, escape="\\"))
+        stmt = stmt.where(sub.name.ilike(pattern, escape="\\"))
     if f.country:
-        stmt = stmt.where(Subcontractor.country == f.country.strip().upper())
+        stmt = stmt.where(sub.country == f.country.strip().upper())
     if f.contract_status is not None:
         statuses = current_statuses(await session.exec(records(Contract)), today=today)
         wanted = [sid for sid, status in statuses.items() if status == f.contract_status]
-        stmt = stmt.where(Subcontractor.id.in_(wanted))
+        stmt = stmt.where(sub.id.in_(wanted))
     if f.data_item_code:
         entrusting = _entrusting(
             EntrustmentDataItem, EntrustmentDataItem.data_item_id, DataItem, f.data_item_code
         )
-        stmt = stmt.where(Subcontractor.id.in_(entrusting))
+        stmt = stmt.where(sub.id.in_(entrusting))
     if f.purpose_code:
         entrusting = _entrusting(EntrustmentPurpose, EntrustmentPurpose.purpose_id, Purpose, f.purpose_code)
-        stmt = stmt.where(Subcontractor.id.in_(entrusting))
+        stmt = stmt.where(sub.id.in_(entrusting))
     return stmt
 
 
