@@ -30,12 +30,12 @@ class Batch:
 
     async def many(self, context: Any, objects: list[Any]) -> list[Any]:
         """The field for every object at once, one read of the loader (what the executor
-        calls for a whole level); it shares the DataLoader's cache, so two fields of one
-        loader (an entrustment's purposes and items) read once."""
+        calls for a whole level, schema/loaders.Loader.load_all); what the loader has read
+        is kept, so two fields of one loader (an entrustment's purposes and items) read once."""
         loader = getattr(context.loaders, self.loader)
         keys = [self.key(obj) for obj in objects]
         unique = [key for key in dict.fromkeys(keys) if key is not None]
-        found = dict(zip(unique, await loader.load_many(unique)))
+        found = dict(zip(unique, await loader.load_all(unique)))
         return [None if key is None else self.wrap(found[key]) for key in keys]
 
 
