@@ -104,8 +104,8 @@ async def update_subcontractor(
     session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any], today: date
 ) -> Subcontractor:
     """Change a subcontractor's name, country, corporate number (None clears it),
-    certifications or parent (None: entrusted by the business itself), as of the version the
-    caller read; absent keys stay unchanged. A parent must exist and may not be the
+    certifications, APPI Art. 28 basis (None clears it) or parent (None: entrusted by the
+    business itself), as of the version the caller read; absent keys stay unchanged. A parent must exist and may not be the
     subcontractor itself or re-entrusted, through its own chain, by it (a re-entrustment
     cycle has no business at its root: seed §9, APPI Art. 25). The parent changes only while
     none of the subcontractor's entrustments has begun by `today` (see the module docstring):
