@@ -17,6 +17,7 @@ class Capability(StrEnum):
     READ_AUDIT = "read the audit trail"
     WRITE_VENDORS = "write subcontractors, assessments, contracts and entrustments"
     WRITE_PRIVACY = "write customers, requests and provision records"
+    WRITE_REGISTRY = "write the business, purposes, data items, recipients, provisions and joint uses"
 
 
 _ALL = frozenset(Capability)

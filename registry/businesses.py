@@ -2,27 +2,44 @@
 
 Purposes and items are named by code within their business; every other write that
 names them (entrustments, customers, provisions) resolves the codes here.
+
+The writes a privacy officer makes through the API keep the past as it was (DESIGN.md
+"Time"): a purpose begins today or later, and retiring it closes its period no earlier than
+yesterday; what resolution reads of a purpose without a date (`usable_after_cancellation`)
+changes only until the purpose first takes effect.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
-from registry.enums import Sensitivity
-from registry.errors import Duplicate, InvalidInput, NotFound, PurposeOutOfScope
-from registry.models import Business, DataItem, Purpose
+from registry.enums import LegalBasis, Sensitivity
+from registry.errors import (
+    Duplicate,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OptOutNotPermitted,
+    PurposeOutOfScope,
+)
+from registry.models import Business, DataItem, Provision, ProvisionDataItem, Purpose
 from registry.pages import group_by
-from registry.periods import not_ended_by
+from registry.periods import last_day_before, not_ended_by
 from registry.validation import (
+    fetch,
     insert_unique,
     optional_text,
     require_country,
     require_member,
     require_name,
 )
+
+MAX_TEXTS = 50  # entries of a business's lists (activities, security measures): a notice's paragraphs
 
 
 async def create_business(
@@ -73,6 +90,7 @@ async def add_purpose(
     description: str | None = None,
     usable_after_cancellation: bool = False,
     data_use: str | None = None,
+    title_ja: str | None = None,
 ) -> Purpose:
     """A numbered purpose of use (seed §2) from `effective_from`; `usable_after_cancellation`
     marks those that still apply once a customer cancels (seed §5)."""
@@ -84,6 +102,7 @@ async def add_purpose(
         code=require_name(code, field="code", max_length=32),
         ordinal=ordinal,
         title=require_name(title, field="title", max_length=500),
+        title_ja=optional_text(title_ja, field="titleJa", max_length=500),
         description=optional_text(description, field="description", max_length=2000),
         usable_after_cancellation=usable_after_cancellation,
         data_use=optional_text(data_use, field="dataUse", max_length=200),
@@ -112,6 +131,7 @@ async def add_data_item(
     sensitivity: Sensitivity = Sensitivity.ORDINARY,
     voluntary: bool = False,
     property_damage_risk: bool = False,
+    name_ja: str | None = None,
 ) -> DataItem:
     """A kind of personal data the business acquires; `voluntary` items are held only for
     customers who gave them (seed §11)."""
@@ -120,6 +140,7 @@ async def add_data_item(
         business_id=business_id,
         code=require_name(code, field="code", max_length=64),
         name=require_name(name, field="name"),
+        name_ja=optional_text(name_ja, field="nameJa", max_length=200),
         category=optional_text(category, field="category", max_length=200),
         sensitivity=require_member(sensitivity, Sensitivity, field="sensitivity"),
         voluntary=voluntary,
@@ -132,6 +153,178 @@ async def add_data_item(
     await record(session, actor=actor, action="dataitem.add", entity=item, before=None, after=snapshot(item))
     await session.commit()
     return item
+
+
+# --- The writes of the API (issue 13) ------------------------------------------------------------
+
+
+BUSINESS_FIELDS = {  # registry name -> how it is checked
+    "name": lambda v: require_name(v, field="name"),
+    "operator_name": lambda v: require_name(v, field="operatorName"),
+    "activities": lambda v: _texts(v, field="activities", max_length=1000),
+    "address": lambda v: optional_text(v, field="address", max_length=500),
+    "representative": lambda v: optional_text(v, field="representative", max_length=200),
+    "contact": lambda v: optional_text(v, field="contact", max_length=500),
+    "request_procedure": lambda v: optional_text(v, field="requestProcedure", max_length=4000),
+    "security_measures": lambda v: _texts(v, field="securityMeasures", max_length=2000),
+}
+
+
+async def update_business(session: AsyncSession, *, actor: str, code: str, changes: Mapping[str, Any]) -> Business:
+    """Change the facts the notice states about the business (APPI Art. 32(1)): its name and
+    operator, activities, address and representative, the desk for requests and complaints, the
+    request procedure and fee, the security measures. Absent keys stay; null clears an
+    optional text (a name may not be cleared) and an empty list empties a list."""
+    values = _checked(changes, BUSINESS_FIELDS)
+    business = await get_business(session, code, field="code")
+    business = await fetch(session, Business, business.id, lock=True)
+    return await _update(session, actor, business, values, "business.update")
+
+
+def _texts(values: Iterable[str] | None, *, field: str, max_length: int) -> list[str]:
+    texts = [require_name(v, field=field, max_length=max_length) for v in values or ()]
+    if len(texts) > MAX_TEXTS:
+        raise InvalidInput(f"{field} holds {len(texts)} entries; at most {MAX_TEXTS} are allowed", field=field)
+    return texts
+
+
+async def create_purpose(
+    session: AsyncSession,
+    *,
+    actor: str,
+    business_code: str,
+    code: str,
+    title: str,
+    today: date,
+    effective_from: date | None = None,
+    **fields: Any,
+) -> Purpose:
+    """A new purpose of use, numbered after the business's last one, from `effective_from`
+    (default today; never before today: the purposes of a day already past stay as they were).
+    Its code is unique in the business (DUPLICATE)."""
+    business = await get_business(session, business_code)
+    business = await fetch(session, Business, business.id, lock=True)  # purposes are numbered one at a time
+    effective_from = today if effective_from is None else effective_from
+    if effective_from < today:
+        raise InvalidInput(f"effectiveFrom {effective_from} lies before today ({today}): a new purpose would "
+                           "rewrite what was permitted on days already past", field="effectiveFrom")
+    last = (await session.exec(select(sa.func.max(Purpose.ordinal)).where(Purpose.business_id == business.id))).one()
+    return await add_purpose(session, actor=actor, business_id=business.id, code=code, ordinal=(last or 0) + 1,
+                             title=title, effective_from=effective_from, **fields)
+
+
+PURPOSE_FIELDS = {
+    "title": lambda v: require_name(v, field="title", max_length=500),
+    "title_ja": lambda v: optional_text(v, field="titleJa", max_length=500),
+    "description": lambda v: optional_text(v, field="description", max_length=2000),
+    "usable_after_cancellation": lambda v: _flag(v, field="usableAfterCancellation"),
+    "data_use": lambda v: optional_text(v, field="dataUse", max_length=200),
+}
+
+
+async def update_purpose(session: AsyncSession, *, actor: str, id: int, changes: Mapping[str, Any],
+                         today: date) -> Purpose:
+    """Change a purpose's wording or taxonomy key. Whether it applies after cancellation (seed
+    §5) changes only until it first takes effect: handlings of days already past read it, so a
+    purpose that applied differently is retired and a new one created."""
+    values = _checked(changes, PURPOSE_FIELDS)
+    purpose = await get_purpose(session, id, lock=True)
+    changed = values.get("usable_after_cancellation", purpose.usable_after_cancellation)
+    if changed != purpose.usable_after_cancellation and purpose.effective_from < today:
+        raise InvalidInput(
+            f"purpose {purpose.code} has permitted use since {purpose.effective_from}: whether it applies after "
+            "cancellation cannot change for those days; retire it and create a new purpose",
+            field="usableAfterCancellation")
+    return await _update(session, actor, purpose, values, "purpose.update")
+
+
+async def retire_purpose(session: AsyncSession, *, actor: str, id: int, retired_on: date, today: date) -> Purpose:
+    """Retire a purpose: it permits nothing after `retired_on` (its last day, never before
+    yesterday, so the past stays as it was; a later day schedules it). The row stays, so
+    handlings of earlier days still name it. Retiring it again is INVALID_TRANSITION."""
+    purpose = await get_purpose(session, id, lock=True)
+    if purpose.effective_until is not None:
+        raise InvalidTransition(f"purpose {purpose.code} is retired on {purpose.effective_until} already", field="id")
+    check_end(retired_on, start=purpose.effective_from, today=today, field="retiredOn")
+    return await _update(session, actor, purpose, {"effective_until": retired_on}, "purpose.retire")
+
+
+def check_end(last_day: date, *, start: date, today: date, field: str) -> None:
+    """The last day of a period being closed: not before yesterday (an end dated earlier
+    would rewrite days already answered) nor before the day before it began (then it never
+    held)."""
+    if last_day < last_day_before(today):
+        raise InvalidInput(f"{field} {last_day} lies before yesterday: ending it then would rewrite what "
+                           "was answered for the days since", field=field)
+    if last_day < last_day_before(start):
+        raise InvalidInput(f"{field} {last_day} lies before it began on {start}", field=field)
+
+
+async def create_data_item(session: AsyncSession, *, actor: str, business_code: str, **fields: Any) -> DataItem:
+    """A new kind of personal data of the business; its code is unique in it (DUPLICATE)."""
+    business = await get_business(session, business_code)
+    return await add_data_item(session, actor=actor, business_id=business.id, **fields)
+
+
+DATA_ITEM_FIELDS = {
+    "name": lambda v: require_name(v, field="name"),
+    "name_ja": lambda v: optional_text(v, field="nameJa", max_length=200),
+    "category": lambda v: optional_text(v, field="category", max_length=200),
+    "sensitivity": lambda v: require_member(v, Sensitivity, field="sensitivity"),
+    "voluntary": lambda v: _flag(v, field="voluntary"),
+    "property_damage_risk": lambda v: _flag(v, field="propertyDamageRisk"),
+}
+
+
+async def update_data_item(session: AsyncSession, *, actor: str, id: int, changes: Mapping[str, Any],
+                           today: date) -> DataItem:
+    """Change a data item. It may not become SPECIAL_CARE while an opt-out provision not ended
+    by today provides it (APPI Art. 27(2) proviso: OPT_OUT_NOT_PERMITTED)."""
+    values = _checked(changes, DATA_ITEM_FIELDS)
+    item = await fetch(session, DataItem, id, lock=True)
+    if item is None:
+        raise NotFound(f"no data item {id}", field="id")
+    if values.get("sensitivity") is Sensitivity.SPECIAL_CARE and item.sensitivity != Sensitivity.SPECIAL_CARE:
+        opt_out = (await session.exec(
+            select(Provision.id).join(ProvisionDataItem, ProvisionDataItem.provision_id == Provision.id)
+            .where(ProvisionDataItem.data_item_id == item.id, Provision.legal_basis == LegalBasis.OPT_OUT,
+                   not_ended_by(Provision, today)))).all()
+        if opt_out:
+            raise OptOutNotPermitted(
+                f"{item.code} is provided by opt-out (provision {', '.join(map(str, opt_out))}): special care-"
+                "required data may not be (APPI Art. 27(2)); end those provisions first", field="sensitivity")
+    return await _update(session, actor, item, values, "dataitem.update")
+
+
+def _flag(value: Any, *, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field} is true or false", field=field)
+    return value
+
+
+def _checked(changes: Mapping[str, Any], checks: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - checks.keys())
+    if unknown:
+        raise InvalidInput(f"cannot change {unknown}", field=unknown[0])
+    return {key: checks[key](value) for key, value in changes.items()}
+
+
+async def _update(session: AsyncSession, actor: str, row, values: dict[str, Any], action: str):
+    before = snapshot(row)
+    for key, value in values.items():
+        setattr(row, key, value)
+    session.add(row)
+    await session.flush()
+    await record(session, actor=actor, action=action, entity=row, before=before, after=snapshot(row))
+    await session.commit()
+    return row
+
+
+async def get_purpose(session: AsyncSession, id: int, *, field: str = "id", lock: bool = False) -> Purpose:
+    purpose = await fetch(session, Purpose, id, lock=lock)
+    if purpose is None:
+        raise NotFound(f"no purpose {id}", field=field)
+    return purpose
 
 
 async def find_business(session: AsyncSession, code: str) -> Business | None:

@@ -21,6 +21,7 @@ from registry.enums import (
     Certification,
     ContractClause,
     ContractStatus,
+    ForeignTransferBasis,
     LegalBasis,
     RequestKind,
     RequestStatus,
@@ -115,7 +116,8 @@ async def seed_financial_institutions(session, *, since: date):
     )
 
 
-# (name, country, corporate number, certifications, assessment, parent index)
+# (name, country, corporate number, certifications, assessment, parent index); the two outside Japan
+# each have their APPI Art. 28 basis (FOREIGN_BASES)
 VENDORS = [
     ("Sakura Payment Services K.K. (fictional)", "JP", "7000012050002",
      [Certification.PRIVACY_MARK, Certification.ISO_27001], AssessmentResult.ADEQUATE, None),
@@ -133,12 +135,18 @@ VENDORS = [
 ]
 
 
+FOREIGN_BASES = {  # the panel provider keeps an APPI-equivalent system (ISO 27701) under its contract
+    "SG": ForeignTransferBasis.EQUIVALENT_MEASURES, "US": ForeignTransferBasis.EQUIVALENT_MEASURES,
+}
+
+
 async def _subcontractors(session, business_code: str, today: date) -> None:
     ids: list[int] = []
     for name, country, number, certifications, result, parent in VENDORS:
         sub = await subcontractors.create_subcontractor(
             session, actor=ACTOR, name=name, country=country, corporate_number=number,
             parent_id=None if parent is None else ids[parent], certifications=certifications,
+            foreign_transfer_basis=FOREIGN_BASES.get(country),
         )
         if result is not None:
             await subcontractors.record_assessment(

@@ -80,8 +80,17 @@ class ExclusionReason(StrEnum):
     CHAIN_BROKEN = "CHAIN_BROKEN"
     CUSTOMER_NOT_REGISTERED = "CUSTOMER_NOT_REGISTERED"  # the date lies before the customer's registration
     SUB_ENTRUSTMENT_NOT_PERMITTED = "SUB_ENTRUSTMENT_NOT_PERMITTED"  # the parent's contract that day lacks consent
+    FOREIGN_TRANSFER_WITHOUT_BASIS = "FOREIGN_TRANSFER_WITHOUT_BASIS"  # outside Japan, no APPI Art. 28 basis
     # beyond the contract: in its term, but none of its entrustments in effect that day
     NO_ENTRUSTMENT_IN_EFFECT = "NO_ENTRUSTMENT_IN_EFFECT"
+
+
+class ForeignTransferBasis(StrEnum):
+    """Why a transfer to a party outside Japan is lawful (APPI Art. 28)."""
+
+    CONSENT_WITH_INFORMATION = "CONSENT_WITH_INFORMATION"  # consent after being told the country and its regime
+    EQUIVALENT_MEASURES = "EQUIVALENT_MEASURES"  # a system equivalent to APPI (Rules Art. 16), Art. 28(3) follow-up
+    ADEQUATE_COUNTRY = "ADEQUATE_COUNTRY"  # a country the PPC designates (the EEA, the UK)
 
 
 class RequestKind(StrEnum):
@@ -134,3 +143,4 @@ class ErrorCode(StrEnum):
     MISSING_CONTRACT_CLAUSES = "MISSING_CONTRACT_CLAUSES"
     SUB_ENTRUSTMENT_NOT_PERMITTED = "SUB_ENTRUSTMENT_NOT_PERMITTED"
     PROVISION_NOT_APPLICABLE = "PROVISION_NOT_APPLICABLE"  # a provision record the handlings that day do not show
+    OPT_OUT_NOT_PERMITTED = "OPT_OUT_NOT_PERMITTED"  # Art. 27(2): no PPC notification, or special-care items

@@ -10,7 +10,8 @@
     ├── ManagementSystemInadequate MANAGEMENT_SYSTEM_INADEQUATE   activation without an adequate assessment
     ├── MissingContractClauses     MISSING_CONTRACT_CLAUSES       activation without the required clauses
     ├── SubEntrustmentNotPermitted SUB_ENTRUSTMENT_NOT_PERMITTED  re-entrustment the parent may not make
-    └── ProvisionNotApplicable     PROVISION_NOT_APPLICABLE       a provision record the handlings that day do not show
+    ├── ProvisionNotApplicable     PROVISION_NOT_APPLICABLE       a provision record the handlings that day do not show
+    └── OptOutNotPermitted         OPT_OUT_NOT_PERMITTED          an opt-out provision APPI Art. 27(2) does not allow
     RegistryErrors                 several of the above at once (`.problems`), raised when a
                                    write fails more than one rule so the caller sees them all
 
@@ -74,6 +75,10 @@ class SubEntrustmentNotPermitted(RegistryError):
 
 class ProvisionNotApplicable(RegistryError):
     code = ErrorCode.PROVISION_NOT_APPLICABLE
+
+
+class OptOutNotPermitted(RegistryError):
+    code = ErrorCode.OPT_OUT_NOT_PERMITTED
 
 
 class RegistryErrors(RegistryError):

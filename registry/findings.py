@@ -6,6 +6,8 @@ entrusted parties (Art. 25, seed §9), answering data subjects without delay (Ar
 seed §8, §10) and recording third-party provision (Art. 29, seed §7).
 
     CRITICAL  ASSESSMENT_INADEQUATE            latest assessment INADEQUATE, yet an ACTIVE contract
+              FOREIGN_TRANSFER_WITHOUT_BASIS   a party outside Japan, under a contract not ended or receiving a
+                                               provision not ended, with no APPI Art. 28 basis
               ENTRUSTMENT_OUTSIDE_PURPOSES     an entrustment names a purpose or item of another business
               SUB_ENTRUSTMENT_WITHOUT_CONSENT  re-entrusted party ACTIVE, parent holds no ACTIVE consent clause
               REQUEST_OVERDUE                  a request still open after its due date
@@ -14,7 +16,8 @@ seed §8, §10) and recording third-party provision (Art. 29, seed §7).
                                                entrustments, and no data return recorded
               ASSESSMENT_MISSING               a subcontractor under contract never assessed
               ASSESSMENT_OVERDUE               the latest assessment's next due date has passed
-              PROVISION_WITHOUT_RECORDS        an active provision with no Art. 29 record
+              PROVISION_WITHOUT_RECORDS        an active provision with no Art. 29 record (none
+                                               for a LAW basis: Art. 29(1) proviso)
 """
 
 from collections import defaultdict
@@ -26,9 +29,10 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.contract_status import effective_status
-from registry.enums import AssessmentResult, ContractClause, ContractStatus, RequestStatus, Severity
+from registry.enums import AssessmentResult, ContractClause, ContractStatus, LegalBasis, RequestStatus, Severity
 from registry.errors import NotFound
-from registry.periods import in_effect
+from registry.handling import HOME_COUNTRY, lacks_foreign_basis
+from registry.periods import in_effect, not_ended_by
 from registry.models import (
     Assessment, Business, Contract, Customer, DataItem, DataSubjectRequest, Entrustment,
     EntrustmentDataItem, EntrustmentPurpose, Provision, ProvisionRecord, Purpose, Subcontractor,
@@ -58,6 +62,7 @@ class _Registry:
     outside_scope: dict[tuple[int, int], list[str]]  # (contract id, entrustment id) -> codes
     open_requests: list[tuple[DataSubjectRequest, str]]
     unrecorded_provisions: list[tuple[Provision, ThirdPartyRecipient]]
+    foreign_recipients: list[ThirdPartyRecipient]  # outside Japan, no basis, a provision not ended
 
 
 async def compliance_findings(session: AsyncSession, *, today: date,
@@ -71,6 +76,7 @@ async def compliance_findings(session: AsyncSession, *, today: date,
         *_sub_entrustment_findings(registry, today),
         *_request_findings(registry, today),
         *_provision_findings(registry),
+        *_foreign_transfer_findings(registry, today),
     ]
     return sorted(findings, key=lambda f: (_SEVERITY_RANK[f.severity], f.code))
 
@@ -116,9 +122,14 @@ async def _load(session: AsyncSession, scope, today: date) -> _Registry:
             DataSubjectRequest.status.not_in([RequestStatus.COMPLETED, RequestStatus.REJECTED]),
         ).order_by(DataSubjectRequest.id)),
         unrecorded_provisions=await _all(session, select(Provision, ThirdPartyRecipient).join(ThirdPartyRecipient).where(
-            Provision.business_id.in_(scope), in_effect(Provision, today),
+            Provision.business_id.in_(scope), in_effect(Provision, today), Provision.legal_basis != LegalBasis.LAW,
             ~sa.exists().where(ProvisionRecord.provision_id == Provision.id),
         ).order_by(Provision.id)),
+        foreign_recipients=await _all(session, select(ThirdPartyRecipient).where(
+            ThirdPartyRecipient.country != HOME_COUNTRY, ThirdPartyRecipient.foreign_transfer_basis.is_(None),
+            ThirdPartyRecipient.id.in_(select(Provision.recipient_id).where(
+                Provision.business_id.in_(scope), not_ended_by(Provision, today))),
+        ).order_by(ThirdPartyRecipient.id)),
     )
 
 
@@ -239,3 +250,18 @@ def _provision_findings(registry: _Registry) -> list[Finding]:
         for provision, recipient in registry.unrecorded_provisions
     ]
 
+
+
+def _foreign_transfer_findings(registry: _Registry, today: date) -> list[Finding]:
+    """APPI Art. 28: a party outside Japan needs a basis before it receives personal data; until
+    one is recorded it is excluded from handlings (registry/handling.py)."""
+    ended = {ContractStatus.TERMINATED, ContractStatus.EXPIRED}
+    subs = {c.subcontractor_id for c in registry.contracts if effective_status(c, today) not in ended}
+    parties = [registry.subcontractors[s] for s in sorted(subs)] + registry.foreign_recipients
+    return [
+        Finding("FOREIGN_TRANSFER_WITHOUT_BASIS", Severity.CRITICAL, party, (
+            f"{party.name} is in {party.country} and no basis for transferring personal data there is recorded "
+            "(APPI Art. 28): record the customers' consent after informing them of the country, the recipient's "
+            "equivalent measures, or the country's PPC designation; until then it may receive nothing."))
+        for party in parties if lacks_foreign_basis(party)
+    ]

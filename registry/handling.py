@@ -20,6 +20,8 @@ fact read as it stood on D (DESIGN.md "Time", registry/periods.py):
 5. Each provision in effect on D (seed §7, APPI Art. 27): its recipient handles provided
    items ∩ H for provided purposes ∩ P, until a COMPLETED STOP_THIRD_PARTY_PROVISION that
    names it (or names none).
+6. A subcontractor or recipient outside Japan with no APPI Art. 28 basis recorded handles
+   nothing (FOREIGN_TRANSFER_WITHOUT_BASIS), and so neither does anyone it re-entrusted.
 A party failing a condition or left with no items or no purposes is excluded, with every
 reason that applies; an excluded party's items and purposes show what it would handle.
 
@@ -79,6 +81,12 @@ from registry.models import (
 from registry.periods import Period, in_effect
 
 _REASON_ORDER = {reason: n for n, reason in enumerate(ExclusionReason)}
+HOME_COUNTRY = "JP"  # APPI's: a party elsewhere receives a foreign transfer (Art. 28)
+
+
+def lacks_foreign_basis(party) -> bool:
+    """A party outside Japan with no APPI Art. 28 basis recorded: it may not receive the data."""
+    return party.country != HOME_COUNTRY and party.foreign_transfer_basis is None
 
 
 @dataclass(frozen=True)
@@ -444,8 +452,10 @@ def _third_party(ctx: BusinessContext, state: CustomerState, provision: Provisio
     reasons = _emptiness_reasons(state, items, purposes, provided)
     if state.provision_stopped(provision.recipient_id):
         reasons.append(ExclusionReason.THIRD_PARTY_PROVISION_STOPPED)
-    return _handling(ctx, ctx.recipients[provision.recipient_id], HandlingRole.THIRD_PARTY,
-                     items, purposes, reasons, provision=provision)
+    recipient = ctx.recipients[provision.recipient_id]
+    if lacks_foreign_basis(recipient):
+        reasons.append(ExclusionReason.FOREIGN_TRANSFER_WITHOUT_BASIS)
+    return _handling(ctx, recipient, HandlingRole.THIRD_PARTY, items, purposes, reasons, provision=provision)
 
 
 @dataclass
@@ -501,7 +511,10 @@ class _Reach:
         in_term = contract.effective_from <= self.as_of <= contract.expires_on
         if not in_term:
             reasons.append(ExclusionReason.CONTRACT_NOT_IN_EFFECT)
-        parent_id = self.ctx.subcontractors[contract.subcontractor_id].parent_id
+        sub = self.ctx.subcontractors[contract.subcontractor_id]
+        if lacks_foreign_basis(sub):
+            reasons.append(ExclusionReason.FOREIGN_TRANSFER_WITHOUT_BASIS)
+        parent_id = sub.parent_id
         if parent_id is not None:
             parent = self._scope(parent_id)
             items, purposes = items & parent.items, purposes & parent.purposes

@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from registry.enums import (
     AssessmentResult,
     ContractStatus,
+    ForeignTransferBasis,
     LegalBasis,
     RequestKind,
     RequestScope,
@@ -99,6 +100,11 @@ class Business(SQLModel, table=True):
     country: str = Field(max_length=2)
     activities: list[str] = _json_list()
     contact: str | None = Field(default=None, max_length=500)  # seed §12
+    # the facts APPI Art. 32(1) asks the notice to state
+    address: str | None = Field(default=None, max_length=500)  # (i) with the representative
+    representative: str | None = Field(default=None, max_length=200)
+    request_procedure: str | None = Field(default=None, max_length=4000)  # (iii), with the fee (Art. 38)
+    security_measures: list[str] = _json_list()  # (iv)
     created_at: datetime = _stamp()
 
 
@@ -112,6 +118,7 @@ class Purpose(Valid, table=True):
     code: str = Field(max_length=32)
     ordinal: int
     title: str = Field(max_length=500)
+    title_ja: str | None = Field(default=None, max_length=500)
     description: str | None = Field(default=None, max_length=2000)
     usable_after_cancellation: bool = False  # seed §5
     data_use: str | None = Field(default=None, max_length=200)  # fideslang data use key
@@ -124,6 +131,7 @@ class DataItem(SQLModel, table=True):
     business_id: int = _fk("business.id")
     code: str = Field(max_length=64)
     name: str = Field(max_length=200)
+    name_ja: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=200)  # fideslang data category key
     sensitivity: Sensitivity = Field(default=Sensitivity.ORDINARY, sa_type=_enum(Sensitivity))
     voluntary: bool = False  # seed §11
@@ -177,6 +185,8 @@ class Subcontractor(SQLModel, table=True):
     corporate_number: str | None = Field(default=None, max_length=13)
     parent_id: int | None = _fk("subcontractor.id", nullable=True)
     certifications: list[str] = _json_list()
+    foreign_transfer_basis: ForeignTransferBasis | None = Field(
+        default=None, sa_type=_enum(ForeignTransferBasis), nullable=True)  # APPI Art. 28, outside Japan
     version: int = 1
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
@@ -262,10 +272,13 @@ class ThirdPartyRecipient(SQLModel, table=True):
     name: str = Field(max_length=200)
     country: str = Field(max_length=2)
     kind: str = Field(max_length=100)
+    foreign_transfer_basis: ForeignTransferBasis | None = Field(
+        default=None, sa_type=_enum(ForeignTransferBasis), nullable=True)  # APPI Art. 28, outside Japan
 
 
 class Provision(Valid, table=True):
-    """A provision to a third party for a period; it is active on the days its period holds."""
+    """A provision to a third party for a period; it is active on the days its period holds.
+    An OPT_OUT one (Art. 27(2)) carries the day the PPC was notified."""
 
     id: int | None = Field(default=None, primary_key=True)
     business_id: int = _fk("business.id")
@@ -273,6 +286,7 @@ class Provision(Valid, table=True):
     legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis))
     # what the data is provided for, in the notice's words (seed §7: "for billing purposes...")
     stated_purpose: str | None = Field(default=None, max_length=500)
+    ppc_notified_on: date | None = None
 
 
 class ProvisionPurpose(SQLModel, table=True):
@@ -309,6 +323,34 @@ class ProvisionRecordDataItem(SQLModel, table=True):
     record_id: int = Field(
         sa_column_args=[sa.ForeignKey("provision_record.id", ondelete="CASCADE")],
         primary_key=True,
+    )
+    data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
+
+
+class JointUse(Valid, table=True):
+    """Joint use (APPI Art. 27(5)(iii), seed §6): who uses which of the business's items together,
+    for which purposes, under whose responsibility, for a period; ending it keeps the row."""
+
+    __tablename__ = "joint_use"
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id")
+    users: str = Field(max_length=1000)  # the scope of the joint users
+    responsible: str = Field(max_length=1000)  # name, address and representative of the one responsible
+    created_at: datetime = _stamp()
+
+
+class JointUsePurpose(SQLModel, table=True):
+    __tablename__ = "joint_use_purpose"
+    joint_use_id: int = Field(
+        sa_column_args=[sa.ForeignKey("joint_use.id", ondelete="CASCADE")], primary_key=True
+    )
+    purpose_id: int = Field(sa_column_args=[sa.ForeignKey("purpose.id")], primary_key=True)
+
+
+class JointUseDataItem(SQLModel, table=True):
+    __tablename__ = "joint_use_data_item"
+    joint_use_id: int = Field(
+        sa_column_args=[sa.ForeignKey("joint_use.id", ondelete="CASCADE")], primary_key=True
     )
     data_item_id: int = Field(sa_column_args=[sa.ForeignKey("data_item.id")], primary_key=True)
 

@@ -6,19 +6,28 @@ record kept for three years.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
-from registry.businesses import get_business, resolve_item_codes, resolve_purpose_codes
+from registry.businesses import check_end, get_business, resolve_item_codes, resolve_purpose_codes
 from registry.customers import get_customer
 from registry.handling import resolve_handlings
-from registry.enums import LegalBasis
-from registry.errors import InvalidInput, NotFound, ProvisionNotApplicable, RegistryError, raise_all
+from registry.enums import ForeignTransferBasis, LegalBasis, Sensitivity
+from registry.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OptOutNotPermitted,
+    ProvisionNotApplicable,
+    RegistryError,
+    raise_all,
+)
 from registry.models import (
     AuditEvent,
     DataItem,
@@ -33,21 +42,24 @@ from registry.models import (
 )
 from registry.lookup import linked, purposes_and_items, rows_by_ids
 from registry.pages import Page, group_by, paginate
-from registry.validation import optional_text, require_codes, require_country, require_member, require_name
+from registry.validation import fetch, foreign_basis, optional_text, require_codes, require_country, require_member, require_name
 
 RETENTION_YEARS = 3  # APPI Enforcement Rules Art. 21: records kept for three years
 PURGE_BATCH = 500  # records read, deleted and audited per round of a purge
 
 
 async def create_recipient(
-    session: AsyncSession, *, actor: str, name: str, country: str, kind: str
+    session: AsyncSession, *, actor: str, name: str, country: str, kind: str,
+    foreign_transfer_basis: ForeignTransferBasis | None = None,
 ) -> ThirdPartyRecipient:
     """A third party personal data may be provided to; its country makes a provision a
-    foreign one when outside Japan (Art. 28)."""
+    foreign one when outside Japan, which needs a `foreign_transfer_basis` (Art. 28): without
+    one the recipient is excluded from handlings (registry/handling.py)."""
     recipient = ThirdPartyRecipient(
         name=require_name(name, field="name"),
         country=require_country(country),
         kind=require_name(kind, field="kind", max_length=100),
+        foreign_transfer_basis=foreign_basis(foreign_transfer_basis),
     )
     session.add(recipient)
     await session.flush()
@@ -63,6 +75,35 @@ async def create_recipient(
     return recipient
 
 
+RECIPIENT_FIELDS = {
+    "name": lambda v: require_name(v, field="name"),
+    "country": require_country,
+    "kind": lambda v: require_name(v, field="kind", max_length=100),
+    "foreign_transfer_basis": foreign_basis,
+}
+
+
+async def update_recipient(session: AsyncSession, *, actor: str, id: int,
+                           changes: Mapping[str, Any]) -> ThirdPartyRecipient:
+    """Change a recipient's name, country, kind or Art. 28 basis (null clears it); absent keys stay."""
+    unknown = sorted(set(changes) - RECIPIENT_FIELDS.keys())
+    if unknown:
+        raise InvalidInput(f"cannot change {unknown}", field=unknown[0])
+    values = {key: RECIPIENT_FIELDS[key](value) for key, value in changes.items()}
+    recipient = await fetch(session, ThirdPartyRecipient, id, lock=True)
+    if recipient is None:
+        raise NotFound(f"no ThirdPartyRecipient {id}", field="id")
+    before = snapshot(recipient)
+    for key, value in values.items():
+        setattr(recipient, key, value)
+    session.add(recipient)
+    await session.flush()
+    await record(session, actor=actor, action="recipient.update", entity=recipient, before=before,
+                 after=snapshot(recipient))
+    await session.commit()
+    return recipient
+
+
 async def create_provision(
     session: AsyncSession,
     *,
@@ -72,19 +113,34 @@ async def create_provision(
     purpose_codes: Iterable[str],
     data_item_codes: Iterable[str],
     legal_basis: LegalBasis,
-    effective_from: date,
+    effective_from: date | None = None,
     effective_until: date | None = None,
     stated_purpose: str | None = None,
+    ppc_notified_on: date | None = None,
+    today: date | None = None,
 ) -> Provision:
     """Which of the business's own purposes and items go to the recipient, and on what
-    legal basis (Art. 27: consent, law, or opt-out), from `effective_from`."""
+    legal basis (Art. 27: consent, law, or opt-out), from `effective_from`. Given `today` (the
+    API's writes), it defaults to today and may not lie before it: the past stays as it was.
+
+    Opt-out provision (Art. 27(2)) is lawful only once the PPC was notified, on or before the
+    provision begins (`ppc_notified_on`), and never of special care-required items: otherwise
+    OPT_OUT_NOT_PERMITTED, every problem named, and nothing written."""
     business = await get_business(session, business_code)
     recipient = await _get(session, ThirdPartyRecipient, recipient_id, field="recipientId")
     legal_basis = require_member(legal_basis, LegalBasis, field="legalBasis")
+    if effective_from is None:
+        if today is None:
+            raise InvalidInput("effectiveFrom is required", field="effectiveFrom")
+        effective_from = today
+    if today is not None and effective_from < today:
+        raise InvalidInput(f"effectiveFrom {effective_from} lies before today ({today}): a provision from then "
+                           "would rewrite what was answered for those days", field="effectiveFrom")
     purposes, items = await _resolve(session, business.id, purpose_codes, data_item_codes)
+    raise_all(_opt_out_problems(legal_basis, items, ppc_notified_on, effective_from))
     provision = Provision(
         business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis,
-        effective_from=effective_from, effective_until=effective_until,
+        effective_from=effective_from, effective_until=effective_until, ppc_notified_on=ppc_notified_on,
         stated_purpose=optional_text(stated_purpose, field="statedPurpose", max_length=500),
     )
     session.add(provision)
@@ -96,6 +152,52 @@ async def create_provision(
         provision, purpose_codes=[p.code for p in purposes], data_item_codes=[i.code for i in items]
     )
     await record(session, actor=actor, action="provision.create", entity=provision, before=None, after=after)
+    await session.commit()
+    return provision
+
+
+def _opt_out_problems(basis: LegalBasis, items: list[DataItem], notified_on: date | None,
+                      starts: date) -> list[RegistryError]:
+    if basis is not LegalBasis.OPT_OUT:
+        if notified_on is None:
+            return []
+        return [InvalidInput(f"ppcNotifiedOn is for an OPT_OUT provision, not a {basis} one", field="ppcNotifiedOn")]
+    problems: list[RegistryError] = []
+    if notified_on is None:
+        problems.append(OptOutNotPermitted(
+            "an opt-out provision needs the day the PPC was notified (APPI Art. 27(2)): notify it first",
+            field="ppcNotifiedOn"))
+    elif notified_on > starts:
+        problems.append(OptOutNotPermitted(
+            f"the PPC was notified on {notified_on}, after the provision begins on {starts}: it must be notified "
+            "in advance (APPI Art. 27(2))", field="ppcNotifiedOn"))
+    special = [i.code for i in items if i.sensitivity == Sensitivity.SPECIAL_CARE]
+    if special:
+        problems.append(OptOutNotPermitted(
+            f"{', '.join(special)} {'is' if len(special) == 1 else 'are'} special care-required data, which may "
+            "not be provided by opt-out (APPI Art. 27(2) proviso): obtain consent instead", field="dataItemCodes"))
+    return problems
+
+
+async def end_provision(session: AsyncSession, *, actor: str, id: int, effective_until: date,
+                        today: date) -> Provision:
+    """End a provision: `effective_until` is its last day (never before yesterday; a later day
+    schedules the end). The row stays, so handlings of earlier days still show it. Ending it
+    again is INVALID_TRANSITION."""
+    provision = await fetch(session, Provision, id, lock=True)
+    if provision is None:
+        raise NotFound(f"no Provision {id}", field="id")
+    if provision.effective_until is not None:
+        raise InvalidTransition(f"provision {id} ends on {provision.effective_until} already", field="id")
+    check_end(effective_until, start=provision.effective_from, today=today, field="effectiveUntil")
+    purposes, items = await provision_links(session, [id])
+    codes = dict(purpose_codes=[p.code for p in purposes[id]], data_item_codes=[i.code for i in items[id]])
+    before = snapshot(provision, **codes)
+    provision.effective_until = effective_until
+    session.add(provision)
+    await session.flush()
+    await record(session, actor=actor, action="provision.end", entity=provision, before=before,
+                 after=snapshot(provision, **codes))
     await session.commit()
     return provision
 

@@ -41,6 +41,7 @@ from registry.enums import (
     Certification,
     ContractClause,
     ContractStatus,
+    ForeignTransferBasis,
     RequestKind,
     RequestStatus,
 )
@@ -282,8 +283,9 @@ class _World:
             country = rng.choice(COUNTRIES_ABROAD) if abroad else "JP"
             number = corporate_number(rng) if not abroad and rng.random() < 0.7 else None
             certifications = sorted(rng.sample(list(Certification), rng.choice([0, 1, 1, 2])))
+            basis = ForeignTransferBasis.EQUIVALENT_MEASURES if abroad else None  # APPI Art. 28, recorded
             subs.append((sub_id, f"Scale Vendor {sub_id:05d} K.K. (fictional)", country, number,
-                         parents.get(sub_id), certifications, 1, self.now, self.now))
+                         parents.get(sub_id), certifications, basis, 1, self.now, self.now))
             for result, assessed_on in self._assessments(status):
                 assessments.append((next_assessment, sub_id, result, assessed_on,
                                     assessed_on + timedelta(days=365), None, self.now))
@@ -301,7 +303,8 @@ class _World:
                 next_entrustment += 1
         report("subcontractors", 0, total)
         await bulk.insert(Subcontractor, ["id", "name", "country", "corporate_number", "parent_id",
-                                          "certifications", "version", "created_at", "updated_at"], subs)
+                                          "certifications", "foreign_transfer_basis", "version", "created_at",
+                                          "updated_at"], subs)
         await bulk.insert(Assessment, ["id", "subcontractor_id", "result", "assessed_on", "next_due_on", "note",
                                        "created_at"], assessments)
         await bulk.insert(Contract, ["id", "business_id", "subcontractor_id", "reference", "status", "signed_on",

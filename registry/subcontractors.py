@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
 from registry.contract_status import current_statuses
-from registry.enums import AssessmentResult, Certification, ContractStatus
+from registry.enums import AssessmentResult, Certification, ContractStatus, ForeignTransferBasis
 from registry.errors import InvalidInput, NotFound
 from registry.lookup import columns, records
 from registry.models import (
@@ -37,6 +37,7 @@ from registry.validation import (
     check_corporate_number,
     check_version,
     fetch,
+    foreign_basis,
     optional_text,
     require_country,
     require_member,
@@ -45,7 +46,7 @@ from registry.validation import (
     update_versioned,
 )
 
-EDITABLE = frozenset({"name", "country", "corporate_number", "certifications", "parent_id"})
+EDITABLE = frozenset({"name", "country", "corporate_number", "certifications", "parent_id", "foreign_transfer_basis"})
 MAX_CHAIN = 10_000  # re-entrustment chains are a few links; this only bounds a corrupt one
 
 
@@ -75,15 +76,18 @@ async def create_subcontractor(
     corporate_number: str | None = None,
     parent_id: int | None = None,
     certifications: Iterable[Certification] = (),
+    foreign_transfer_basis: ForeignTransferBasis | None = None,
 ) -> Subcontractor:
     """A new subcontractor, version 1; a parent, when given, is the subcontractor that
-    re-entrusted the data to this one and must exist."""
+    re-entrusted the data to this one and must exist. Outside Japan it needs an APPI Art. 28
+    basis: without one it is excluded from handlings (registry/handling.py)."""
     sub = Subcontractor(
         name=require_name(name, field="name"),
         country=require_country(country),
         corporate_number=check_corporate_number(corporate_number),
         parent_id=parent_id,
         certifications=_certifications(certifications),
+        foreign_transfer_basis=foreign_basis(foreign_transfer_basis),
     )
     if parent_id is not None and await find_subcontractor(session, parent_id) is None:
         raise NotFound(f"no subcontractor {parent_id} to be the parent", field="parentId")
@@ -100,8 +104,8 @@ async def update_subcontractor(
     session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any], today: date
 ) -> Subcontractor:
     """Change a subcontractor's name, country, corporate number (None clears it),
-    certifications or parent (None: entrusted by the business itself), as of the version the
-    caller read; absent keys stay unchanged. A parent must exist and may not be the
+    certifications, APPI Art. 28 basis (None clears it) or parent (None: entrusted by the
+    business itself), as of the version the caller read; absent keys stay unchanged. A parent must exist and may not be the
     subcontractor itself or re-entrusted, through its own chain, by it (a re-entrustment
     cycle has no business at its root: seed §9, APPI Art. 25). The parent changes only while
     none of the subcontractor's entrustments has begun by `today` (see the module docstring):
@@ -341,6 +345,7 @@ def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         "corporate_number": check_corporate_number,
         "certifications": _certifications,
         "parent_id": _parent_key,
+        "foreign_transfer_basis": foreign_basis,
     }
     return {key: checks[key](value) for key, value in changes.items()}
 

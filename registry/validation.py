@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry.enums import ForeignTransferBasis
 from registry.errors import Duplicate, InvalidInput, VersionConflict
 from registry.models import utcnow
 
@@ -99,6 +100,11 @@ def require_member(value, enum_cls, *, field: str):
         return enum_cls(value)
     except ValueError:
         raise InvalidInput(f"{value!r} is not a {enum_cls.__name__}", field=field) from None
+
+
+def foreign_basis(value, *, field: str = "foreignTransferBasis") -> ForeignTransferBasis | None:
+    """An APPI Art. 28 basis for a party outside Japan, or None (none recorded)."""
+    return None if value is None else require_member(value, ForeignTransferBasis, field=field)
 
 
 async def fetch(session: AsyncSession, model: type[Row], id: int, *, lock: bool = False) -> Row | None:

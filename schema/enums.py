@@ -54,9 +54,21 @@ ExclusionReason = _described(
         "CHAIN_BROKEN": "A re-entrusted subcontractor whose entrusting parent does not handle.",
         "CUSTOMER_NOT_REGISTERED": "asOf lies before the customer's registeredOn.",
         "SUB_ENTRUSTMENT_NOT_PERMITTED": "The parent's contract in effect on asOf lacks SUB_ENTRUSTMENT_CONSENT.",
+        "FOREIGN_TRANSFER_WITHOUT_BASIS": "A party outside Japan with no APPI Art. 28 basis recorded "
+        "(foreignTransferBasis); those it re-entrusted are then CHAIN_BROKEN.",
         "NO_ENTRUSTMENT_IN_EFFECT": "asOf lies within the contract's term but none of its entrustments is in "
         "effect then (none begun yet, or all ended), so it handles nothing of anyone's; outside the term "
         "CONTRACT_NOT_IN_EFFECT says so instead.",
+    },
+)
+ForeignTransferBasis = _described(
+    strawberry.enum(enums.ForeignTransferBasis, description="Why a transfer to a party outside Japan is lawful "
+                    "(APPI Art. 28); a party outside Japan without one receives nothing."),
+    {
+        "CONSENT_WITH_INFORMATION": "Consent after being told the country, its regime and the recipient's measures.",
+        "EQUIVALENT_MEASURES": "The recipient keeps a system equivalent to APPI (PPC Rules Art. 16), with the "
+        "follow-up of Art. 28(3).",
+        "ADEQUATE_COUNTRY": "A country the PPC designates (the EEA, the UK).",
     },
 )
 RequestKind = strawberry.enum(enums.RequestKind, description="What a data-subject request asks (seed sections 8 and 10).")

@@ -13,7 +13,7 @@ MAX_KEY = 2**31 - 1  # id columns are 32-bit integers: a larger key names nothin
 NODE_TYPES = frozenset({
     "Business", "Purpose", "DataItem", "Subcontractor", "Contract", "Entrustment",
     "ThirdPartyRecipient", "Provision", "ProvisionRecord", "Customer",
-    "DataSubjectRequest", "AuditEvent",
+    "DataSubjectRequest", "AuditEvent", "JointUse",
 })
 
 

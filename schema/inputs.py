@@ -4,7 +4,20 @@ from datetime import date
 
 import strawberry
 
-from schema.enums import AssessmentResult, Certification, ContractClause, ContractStatus, CustomerStatus, RequestKind, RequestStatus
+from schema.enums import (
+    AssessmentResult,
+    Certification,
+    ContractClause,
+    ContractStatus,
+    CustomerStatus,
+    ForeignTransferBasis,
+    LegalBasis,
+    RequestKind,
+    RequestStatus,
+    Sensitivity,
+)
+
+BASIS = "APPI Art. 28 basis, required when country is not JP: without one the party handles nothing."
 
 
 @strawberry.input(description="Narrows `subcontractors`; every field given must match.")
@@ -29,6 +42,7 @@ class CreateSubcontractorInput:
     corporate_number: str | None = None
     parent_id: strawberry.ID | None = strawberry.field(default=None, description="The re-entrusting subcontractor.")
     certifications: list[Certification] | None = None
+    foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(default=None, description=BASIS)
 
 
 @strawberry.input(description="Fields left out are unchanged; corporateNumber: null clears it.")
@@ -39,6 +53,8 @@ class UpdateSubcontractorInput:
     country: str | None = strawberry.UNSET
     corporate_number: str | None = strawberry.UNSET
     certifications: list[Certification] | None = strawberry.UNSET
+    foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(
+        default=strawberry.UNSET, description=BASIS + " null clears it.")
     parent_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="The re-entrusting subcontractor; null: entrusted by the business itself. "
@@ -156,3 +172,125 @@ class RecordProvisionInput:
     customer_id: strawberry.ID
     provided_on: date
     data_item_codes: list[str]
+
+
+@strawberry.input(description="The business's facts the notice states (APPI Art. 32(1)); fields left out are "
+                             "unchanged, null clears an optional text.")
+class UpdateBusinessInput:
+    code: str = strawberry.field(description="The business to change.")
+    name: str | None = strawberry.UNSET
+    operator_name: str | None = strawberry.UNSET
+    activities: list[str] | None = strawberry.field(default=strawberry.UNSET, description="At most 50.")
+    address: str | None = strawberry.UNSET
+    representative: str | None = strawberry.UNSET
+    contact: str | None = strawberry.field(default=strawberry.UNSET, description="The desk for requests and "
+                                           "complaints.")
+    request_procedure: str | None = strawberry.field(default=strawberry.UNSET,
+                                                     description="How to make a request, and the fee.")
+    security_measures: list[str] | None = strawberry.field(default=strawberry.UNSET, description="At most 50.")
+
+
+@strawberry.input(description="A new purpose of use, numbered after the business's last; its code is unique in the "
+                             "business.")
+class CreatePurposeInput:
+    business_code: str
+    code: str
+    title: str
+    title_ja: str | None = None
+    description: str | None = None
+    usable_after_cancellation: bool | None = strawberry.field(default=None, description="Default false.")
+    data_use: str | None = None
+    effective_from: date | None = strawberry.field(default=None, description="Default today; never before today.")
+
+
+@strawberry.input(description="Fields left out are unchanged. usableAfterCancellation changes only until the purpose "
+                             "first takes effect.")
+class UpdatePurposeInput:
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    title_ja: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    usable_after_cancellation: bool | None = strawberry.UNSET
+    data_use: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="The purpose to retire: it permits nothing after retiredOn, and stays for the past.")
+class RetirePurposeInput:
+    id: strawberry.ID
+    retired_on: date = strawberry.field(description="Its last day in effect; never before yesterday.")
+
+
+@strawberry.input(description="A new kind of personal data; its code is unique in the business.")
+class CreateDataItemInput:
+    business_code: str
+    code: str
+    name: str
+    name_ja: str | None = None
+    category: str | None = None
+    sensitivity: Sensitivity
+    voluntary: bool | None = strawberry.field(default=None, description="Default false.")
+    property_damage_risk: bool | None = strawberry.field(default=None, description="Default false.")
+
+
+@strawberry.input(description="Fields left out are unchanged.")
+class UpdateDataItemInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    name_ja: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    sensitivity: Sensitivity | None = strawberry.UNSET
+    voluntary: bool | None = strawberry.UNSET
+    property_damage_risk: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="A new third-party recipient (seed section 7).")
+class CreateRecipientInput:
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+    kind: str
+    foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(default=None, description=BASIS)
+
+
+@strawberry.input(description="Fields left out are unchanged; foreignTransferBasis: null clears it.")
+class UpdateRecipientInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(default=strawberry.UNSET,
+                                                                           description=BASIS)
+
+
+@strawberry.input(description="A provision to a recipient of the business's own purposes and items (APPI Art. 27).")
+class CreateProvisionInput:
+    business_code: str
+    recipient_id: strawberry.ID
+    legal_basis: LegalBasis
+    purpose_codes: list[str]
+    data_item_codes: list[str]
+    stated_purpose: str | None = None
+    effective_from: date | None = strawberry.field(default=None, description="Default today; never before today.")
+    ppc_notified_on: date | None = strawberry.field(
+        default=None, description="OPT_OUT: the day the PPC was notified, on or before effectiveFrom (required).")
+
+
+@strawberry.input(description="The provision to end; it stays for the past.")
+class EndProvisionInput:
+    id: strawberry.ID
+    effective_until: date = strawberry.field(description="Its last day in effect; never before yesterday.")
+
+
+@strawberry.input(description="A joint use of the business's own items for its own purposes (APPI Art. 27(5)(iii)).")
+class CreateJointUseInput:
+    business_code: str
+    users: str = strawberry.field(description="The scope of the joint users.")
+    purpose_codes: list[str]
+    data_item_codes: list[str]
+    responsible: str = strawberry.field(description="Name, address and representative of the person responsible.")
+    effective_from: date | None = strawberry.field(default=None, description="Default today; never before today.")
+
+
+@strawberry.input(description="The joint use to end; it stays for the past.")
+class EndJointUseInput:
+    id: strawberry.ID
+    effective_until: date = strawberry.field(description="Its last day in effect; never before yesterday.")

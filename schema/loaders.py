@@ -15,6 +15,7 @@ from registry import (
     businesses,
     contracts,
     customers,
+    joint_uses,
     models,
     provisions,
     requests,
@@ -164,6 +165,15 @@ class Loaders:
     @cached_property
     def provision_links(self) -> DataLoader:
         return _batched(self._context, _pair_by_key(provisions.provision_links), _empty_pair)
+
+    @cached_property
+    def current_joint_uses_of_business(self) -> DataLoader:
+        """Those not ended by today (ones that begin later included)."""
+        return self._many(partial(joint_uses.joint_uses_of, not_ended_on=self._context.clock.today()))
+
+    @cached_property
+    def joint_use_links(self) -> DataLoader:
+        return _batched(self._context, _pair_by_key(joint_uses.joint_use_links), _empty_pair)
 
     @cached_property
     def held_items(self) -> DataLoader:

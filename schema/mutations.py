@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from registry import contracts, customers, provisions, requests, subcontractors
+from registry import businesses, contracts, customers, joint_uses, provisions, requests, subcontractors
 from registry.access import Capability
 from registry.errors import NotFound, RegistryError
 from schema import ids
@@ -20,22 +20,48 @@ from schema.inputs import (
     CancelCustomerInput,
     ChangeCustomerItemsInput,
     CreateContractInput,
+    CreateDataItemInput,
+    CreateJointUseInput,
+    CreateProvisionInput,
+    CreatePurposeInput,
+    CreateRecipientInput,
     CreateSubcontractorInput,
+    EndJointUseInput,
+    EndProvisionInput,
     RecordAssessmentInput,
     RecordDataReturnInput,
     RecordProvisionInput,
     RegisterCustomerInput,
     RemoveEntrustmentInput,
+    RetirePurposeInput,
     SubmitRequestInput,
     TransitionContractInput,
     TransitionRequestInput,
+    UpdateBusinessInput,
+    UpdateDataItemInput,
+    UpdatePurposeInput,
+    UpdateRecipientInput,
     UpdateSubcontractorInput,
 )
 from schema.permissions import deny
-from schema.types import Contract, Customer, DataSubjectRequest, Entrustment, ProvisionRecord, Subcontractor
+from schema.types import (
+    Business,
+    Contract,
+    Customer,
+    DataItem,
+    DataSubjectRequest,
+    Entrustment,
+    JointUse,
+    Provision,
+    ProvisionRecord,
+    Purpose,
+    Subcontractor,
+    ThirdPartyRecipient,
+)
 
 VENDORS = deny(Capability.WRITE_VENDORS)
 PRIVACY = deny(Capability.WRITE_PRIVACY)
+REGISTRY = deny(Capability.WRITE_REGISTRY)
 Row = TypeVar("Row")
 
 
@@ -75,6 +101,42 @@ class ProvisionRecordPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type(description="The business written, or why nothing was written.")
+class BusinessPayload:
+    business: Business | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The purpose written, or why nothing was written.")
+class PurposePayload:
+    purpose: Purpose | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The data item written, or why nothing was written.")
+class DataItemPayload:
+    data_item: DataItem | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The recipient written, or why nothing was written.")
+class RecipientPayload:
+    recipient: ThirdPartyRecipient | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The provision written, or why nothing was written.")
+class ProvisionPayload:
+    provision: Provision | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The joint use written, or why nothing was written.")
+class JointUsePayload:
+    joint_use: JointUse | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 def key(global_id: str | None, type_name: str, field: str) -> int | None:
     """The key of an input ID (None stays None); an ID of something else names nothing:
     NotFound, which the resolver reports like any refusal, before anything is written."""
@@ -95,9 +157,11 @@ async def write(info: Info, registry_write: Callable[..., Awaitable[Row]], /, **
 def _given(input: Any, *names: str) -> dict[str, Any]:
     """The optional fields the client actually sent, by registry name."""
     sent = {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
-    if sent.get("certifications") is not None:
-        sent["certifications"] = list(sent["certifications"])
+    for name in ("certifications", "activities", "security_measures"):
+        if sent.get(name) is not None:
+            sent[name] = list(sent[name])
     return sent
+
 
 
 @strawberry.type(description="Writes. Each is one transaction, audited, and refused whole when any rule fails.")
@@ -109,7 +173,7 @@ class Mutation:
                 info, subcontractors.create_subcontractor,
                 parent_id=key(input.parent_id, "Subcontractor", "parentId"),
                 name=input.name, country=input.country, corporate_number=input.corporate_number,
-                certifications=list(input.certifications or []),
+                certifications=list(input.certifications or []), foreign_transfer_basis=input.foreign_transfer_basis,
             )
         except RegistryError as error:
             return SubcontractorPayload(errors=user_errors(error))
@@ -117,7 +181,8 @@ class Mutation:
 
     @strawberry.mutation(extensions=VENDORS, description="Change a subcontractor; expectedVersion must be current.")
     async def update_subcontractor(self, info: Info, input: UpdateSubcontractorInput) -> SubcontractorPayload:
-        changes = _given(input, "name", "country", "corporate_number", "certifications", "parent_id")
+        changes = _given(input, "name", "country", "corporate_number", "certifications", "parent_id",
+                         "foreign_transfer_basis")
         try:
             if "parent_id" in changes:
                 changes["parent_id"] = key(changes["parent_id"], "Subcontractor", "parentId")
@@ -283,3 +348,147 @@ class Mutation:
         except RegistryError as error:
             return ProvisionRecordPayload(errors=user_errors(error))
         return ProvisionRecordPayload(record=ProvisionRecord.from_row(row))
+
+    # --- the registry itself (issue 13): PRIVACY_OFFICER and ADMIN -------------------------------------
+
+    @strawberry.mutation(extensions=REGISTRY, description="Change the facts the notice states about the business "
+                                                          "(APPI Art. 32(1)).")
+    async def update_business(self, info: Info, input: UpdateBusinessInput) -> BusinessPayload:
+        changes = _given(input, "name", "operator_name", "activities", "address", "representative", "contact",
+                         "request_procedure", "security_measures")
+        try:
+            row = await write(info, businesses.update_business, code=input.code, changes=changes)
+        except RegistryError as error:
+            return BusinessPayload(errors=user_errors(error))
+        return BusinessPayload(business=Business.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Add a purpose of use (seed section 2), numbered after the "
+                         "last, from effectiveFrom (default today, never before). A code the business has is DUPLICATE.")
+    async def create_purpose(self, info: Info, input: CreatePurposeInput) -> PurposePayload:
+        try:
+            row = await write(
+                info, businesses.create_purpose, business_code=input.business_code, code=input.code,
+                title=input.title, title_ja=input.title_ja, description=input.description,
+                usable_after_cancellation=bool(input.usable_after_cancellation), data_use=input.data_use,
+                effective_from=input.effective_from, today=info.context.clock.today(),
+            )
+        except RegistryError as error:
+            return PurposePayload(errors=user_errors(error))
+        return PurposePayload(purpose=Purpose.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Change a purpose's wording; whether it applies after "
+                         "cancellation changes only until it first takes effect (INVALID_INPUT after).")
+    async def update_purpose(self, info: Info, input: UpdatePurposeInput) -> PurposePayload:
+        changes = _given(input, "title", "title_ja", "description", "usable_after_cancellation", "data_use")
+        try:
+            row = await write(info, businesses.update_purpose, id=key(input.id, "Purpose", "id"), changes=changes,
+                              today=info.context.clock.today())
+        except RegistryError as error:
+            return PurposePayload(errors=user_errors(error))
+        return PurposePayload(purpose=Purpose.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Retire a purpose: it permits nothing after retiredOn (never "
+                         "before yesterday) and stays for the past. Retiring it again is INVALID_TRANSITION.")
+    async def retire_purpose(self, info: Info, input: RetirePurposeInput) -> PurposePayload:
+        try:
+            row = await write(info, businesses.retire_purpose, id=key(input.id, "Purpose", "id"),
+                              retired_on=input.retired_on, today=info.context.clock.today())
+        except RegistryError as error:
+            return PurposePayload(errors=user_errors(error))
+        return PurposePayload(purpose=Purpose.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Add a kind of personal data; a code the business has is "
+                                                          "DUPLICATE.")
+    async def create_data_item(self, info: Info, input: CreateDataItemInput) -> DataItemPayload:
+        try:
+            row = await write(
+                info, businesses.create_data_item, business_code=input.business_code, code=input.code,
+                name=input.name, name_ja=input.name_ja, category=input.category, sensitivity=input.sensitivity,
+                voluntary=bool(input.voluntary), property_damage_risk=bool(input.property_damage_risk),
+            )
+        except RegistryError as error:
+            return DataItemPayload(errors=user_errors(error))
+        return DataItemPayload(data_item=DataItem.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Change a data item; it may not become SPECIAL_CARE while an "
+                         "opt-out provision provides it (OPT_OUT_NOT_PERMITTED).")
+    async def update_data_item(self, info: Info, input: UpdateDataItemInput) -> DataItemPayload:
+        changes = _given(input, "name", "name_ja", "category", "sensitivity", "voluntary", "property_damage_risk")
+        try:
+            row = await write(info, businesses.update_data_item, id=key(input.id, "DataItem", "id"), changes=changes,
+                              today=info.context.clock.today())
+        except RegistryError as error:
+            return DataItemPayload(errors=user_errors(error))
+        return DataItemPayload(data_item=DataItem.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Register a third-party recipient (seed section 7); outside "
+                                                          "Japan it needs a foreignTransferBasis (APPI Art. 28).")
+    async def create_recipient(self, info: Info, input: CreateRecipientInput) -> RecipientPayload:
+        try:
+            row = await write(info, provisions.create_recipient, name=input.name, country=input.country,
+                              kind=input.kind, foreign_transfer_basis=input.foreign_transfer_basis)
+        except RegistryError as error:
+            return RecipientPayload(errors=user_errors(error))
+        return RecipientPayload(recipient=ThirdPartyRecipient.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Change a third-party recipient.")
+    async def update_recipient(self, info: Info, input: UpdateRecipientInput) -> RecipientPayload:
+        changes = _given(input, "name", "country", "kind", "foreign_transfer_basis")
+        try:
+            row = await write(info, provisions.update_recipient, id=key(input.id, "ThirdPartyRecipient", "id"),
+                              changes=changes)
+        except RegistryError as error:
+            return RecipientPayload(errors=user_errors(error))
+        return RecipientPayload(recipient=ThirdPartyRecipient.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Start a provision to a third party (APPI Art. 27) from "
+                         "effectiveFrom (default today, never before). OPT_OUT needs ppcNotifiedOn and no SPECIAL_CARE "
+                         "item (OPT_OUT_NOT_PERMITTED).")
+    async def create_provision(self, info: Info, input: CreateProvisionInput) -> ProvisionPayload:
+        try:
+            row = await write(
+                info, provisions.create_provision, business_code=input.business_code,
+                recipient_id=key(input.recipient_id, "ThirdPartyRecipient", "recipientId"),
+                legal_basis=input.legal_basis, purpose_codes=list(input.purpose_codes),
+                data_item_codes=list(input.data_item_codes), stated_purpose=input.stated_purpose,
+                effective_from=input.effective_from, ppc_notified_on=input.ppc_notified_on,
+                today=info.context.clock.today(),
+            )
+        except RegistryError as error:
+            return ProvisionPayload(errors=user_errors(error))
+        return ProvisionPayload(provision=Provision.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="End a provision: effectiveUntil is its last day (never before "
+                         "yesterday; a later day schedules the end). It stays for the past; ending it again is "
+                         "INVALID_TRANSITION.")
+    async def end_provision(self, info: Info, input: EndProvisionInput) -> ProvisionPayload:
+        try:
+            row = await write(info, provisions.end_provision, id=key(input.id, "Provision", "id"),
+                              effective_until=input.effective_until, today=info.context.clock.today())
+        except RegistryError as error:
+            return ProvisionPayload(errors=user_errors(error))
+        return ProvisionPayload(provision=Provision.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Record a joint use (APPI Art. 27(5)(iii), seed section 6) "
+                                                          "from effectiveFrom (default today, never before).")
+    async def create_joint_use(self, info: Info, input: CreateJointUseInput) -> JointUsePayload:
+        try:
+            row = await write(
+                info, joint_uses.create_joint_use, business_code=input.business_code, users=input.users,
+                responsible=input.responsible, purpose_codes=list(input.purpose_codes),
+                data_item_codes=list(input.data_item_codes), effective_from=input.effective_from,
+                today=info.context.clock.today(),
+            )
+        except RegistryError as error:
+            return JointUsePayload(errors=user_errors(error))
+        return JointUsePayload(joint_use=JointUse.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="End a joint use: effectiveUntil is its last day (never before "
+                         "yesterday). It stays for the past; ending it again is INVALID_TRANSITION.")
+    async def end_joint_use(self, info: Info, input: EndJointUseInput) -> JointUsePayload:
+        try:
+            row = await write(info, joint_uses.end_joint_use, id=key(input.id, "JointUse", "id"),
+                              effective_until=input.effective_until, today=info.context.clock.today())
+        except RegistryError as error:
+            return JointUsePayload(errors=user_errors(error))
+        return JointUsePayload(joint_use=JointUse.from_row(row))

@@ -28,6 +28,7 @@ from schema.enums import (
     ContractStatus,
     CustomerStatus,
     ExclusionReason,
+    ForeignTransferBasis,
     HandlingRole,
     LegalBasis,
     NoticeFormat,
@@ -126,13 +127,23 @@ class Business(Node, Party):
     code: str
     operator_name: str
     activities: list[str] = strawberry.field(description="Business activities (seed section 1).")
+    address: str | None = strawberry.field(description="Its address, stated with the representative (APPI Art. "
+                                                       "32(1)(i)).")
+    representative: str | None = strawberry.field(description="The name of its representative (Art. 32(1)(i)).")
+    contact: str | None = strawberry.field(description="The desk for requests and complaints (seed section 12).")
+    request_procedure: str | None = strawberry.field(
+        description="How to make a request, and the fee (Art. 32(1)(iii), Art. 38).")
+    security_measures: list[str] = strawberry.field(
+        description="The security control measures taken (Art. 32(1)(iv)).")
     _row: Private[models.Business]
 
     @classmethod
     def from_row(cls, row: models.Business) -> "Business":
         return cls(
             id=ids.encode("Business", row.id), code=row.code, name=row.name,
-            operator_name=row.operator_name, country=row.country, activities=list(row.activities), _row=row,
+            operator_name=row.operator_name, country=row.country, activities=list(row.activities),
+            address=row.address, representative=row.representative, contact=row.contact,
+            request_procedure=row.request_procedure, security_measures=list(row.security_measures), _row=row,
         )
 
     @strawberry.field(description="Its purposes of use, in order; retired ones (retired before today) only with "
@@ -145,6 +156,40 @@ class Business(Node, Party):
     @strawberry.field(description="The kinds of personal data it acquires.")
     @batched("items_of_business", lambda rows: _items(rows))
     async def data_items(self, info: Info) -> list[DataItem]: ...
+
+    @strawberry.field(description="Its joint uses (APPI Art. 27(5)(iii)) not ended before today, ones that begin "
+                                  "later included; an ended one stays readable with node(id:).")
+    @batched("current_joint_uses_of_business", lambda rows: [JointUse.from_row(r) for r in rows])
+    async def joint_uses(self, info: Info) -> list["JointUse"]: ...
+
+
+@strawberry.type(description="Joint use under APPI Art. 27(5)(iii): who uses which items together, for what, under "
+                             "whose responsibility, for a period.")
+class JointUse(Node):
+    users: str = strawberry.field(description="The scope of the joint users.")
+    responsible: str = strawberry.field(
+        description="Name, address and representative of the person responsible for the data.")
+    effective_from: date
+    effective_until: date | None = strawberry.field(description="Its last day: ending it closes its period; it stays "
+                                                                "for the past.")
+    _row: Private[models.JointUse]
+
+    @classmethod
+    def from_row(cls, row: models.JointUse) -> "JointUse":
+        return cls(id=ids.encode("JointUse", row.id), users=row.users, responsible=row.responsible,
+                   effective_from=row.effective_from, effective_until=row.effective_until, _row=row)
+
+    @strawberry.field
+    @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
+    async def business(self, info: Info) -> Business: ...
+
+    @strawberry.field
+    @batched("joint_use_links", lambda links: _items(links[1]))
+    async def data_items(self, info: Info) -> list[DataItem]: ...
+
+    @strawberry.field
+    @batched("joint_use_links", lambda links: _purposes(links[0]))
+    async def purposes(self, info: Info) -> list[Purpose]: ...
 
 
 @strawberry.type(description="A subcontractor's system for managing personal data (seed section 9).")
@@ -213,13 +258,16 @@ class Subcontractor(Node, Party):
         description="Japanese 13-digit corporate number; its check digit is validated."
     )
     version: int = strawberry.field(description="Bumped by one on every write; send it back as expectedVersion.")
+    foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(
+        description="Its APPI Art. 28 basis; required when country is not JP, else it handles nothing.")
     _row: Private[models.Subcontractor]
 
     @classmethod
     def from_row(cls, row: models.Subcontractor) -> "Subcontractor":
         return cls(
             id=ids.encode("Subcontractor", row.id), name=row.name, country=row.country,
-            corporate_number=row.corporate_number, version=row.version, _row=row,
+            corporate_number=row.corporate_number, version=row.version,
+            foreign_transfer_basis=row.foreign_transfer_basis, _row=row,
         )
 
     @strawberry.field(description="The subcontractor that re-entrusted to this one; null when entrusted by the business.")
@@ -354,12 +402,14 @@ class Contract(Node):
 @strawberry.type(description="A recipient of personal data provided by the business (seed section 7).")
 class ThirdPartyRecipient(Node, Party):
     kind: str
+    foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(
+        description="Its APPI Art. 28 basis; required when country is not JP, else it receives nothing.")
     _row: Private[models.ThirdPartyRecipient]
 
     @classmethod
     def from_row(cls, row: models.ThirdPartyRecipient) -> "ThirdPartyRecipient":
         return cls(id=ids.encode("ThirdPartyRecipient", row.id), name=row.name, country=row.country,
-                   kind=row.kind, _row=row)
+                   kind=row.kind, foreign_transfer_basis=row.foreign_transfer_basis, _row=row)
 
     @strawberry.field
     @batched("provisions_of_recipient", lambda rows: [Provision.from_row(r) for r in rows])
@@ -373,12 +423,15 @@ class Provision(Node):
     stated_purpose: str | None = strawberry.field(description="What it is for, in the notice's words (seed section 7).")
     effective_from: date
     effective_until: date | None = strawberry.field(description="Its last day; null while it goes on.")
+    ppc_notified_on: date | None = strawberry.field(
+        description="OPT_OUT only: when the PPC was notified (APPI Art. 27(2)), on or before effectiveFrom.")
     _row: Private[models.Provision]
 
     @classmethod
     def from_row(cls, row: models.Provision) -> "Provision":
         return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, stated_purpose=row.stated_purpose,
-                   effective_from=row.effective_from, effective_until=row.effective_until, _row=row)
+                   effective_from=row.effective_from, effective_until=row.effective_until,
+                   ppc_notified_on=row.ppc_notified_on, _row=row)
 
     @strawberry.field(description="In effect today (its period holds today).")
     def active(self, info: Info) -> bool:
@@ -682,7 +735,7 @@ _NODE_TYPES: dict[type, Any] = {
     models.Subcontractor: Subcontractor, models.Contract: Contract, models.Entrustment: Entrustment,
     models.ThirdPartyRecipient: ThirdPartyRecipient, models.Provision: Provision,
     models.ProvisionRecord: ProvisionRecord, models.Customer: Customer,
-    models.DataSubjectRequest: DataSubjectRequest,
+    models.DataSubjectRequest: DataSubjectRequest, models.JointUse: JointUse,
 }
 MODELS_BY_NAME = {model.__name__: model for model in _NODE_TYPES} | {"AuditEvent": models.AuditEvent}
 

@@ -179,6 +179,21 @@ async def provision_not_applicable(api) -> Refusal:
                    {"provision": provision["id"], "customer": data["customerByRef"]["id"]}, "providedOn")
 
 
+CREATE_PROVISION = """
+mutation ($recipient: ID!) {
+  createProvision(input: {businessCode: "loveinn-japan", recipientId: $recipient, legalBasis: OPT_OUT,
+    purposeCodes: ["P5"], dataItemCodes: ["name"]}) {
+    provision { id } errors { code field message }
+  }
+}"""
+
+
+async def opt_out_not_permitted(api) -> Refusal:
+    """An opt-out provision before the PPC was notified (APPI Art. 27(2))."""
+    [recipient] = (await api.data("{ thirdPartyRecipients { id } }"))["thirdPartyRecipients"]
+    return Refusal("createProvision", CREATE_PROVISION, {"recipient": recipient["id"]}, "ppcNotifiedOn")
+
+
 CASES: dict[str, Callable[..., Awaitable[Refusal]]] = {
     "NOT_FOUND": not_found,
     "INVALID_INPUT": invalid_input,
@@ -190,6 +205,7 @@ CASES: dict[str, Callable[..., Awaitable[Refusal]]] = {
     "MISSING_CONTRACT_CLAUSES": missing_contract_clauses,
     "SUB_ENTRUSTMENT_NOT_PERMITTED": sub_entrustment_not_permitted,
     "PROVISION_NOT_APPLICABLE": provision_not_applicable,
+    "OPT_OUT_NOT_PERMITTED": opt_out_not_permitted,
 }
 
 

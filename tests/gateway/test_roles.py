@@ -45,6 +45,23 @@ MUTATIONS: dict[str, tuple[Capability, dict]] = {
     "recordDataReturn": (Capability.WRITE_VENDORS,
                          {"contractId": CONTRACT, "expectedVersion": 1, "returnedOn": "2026-11-20"}),
     "changeCustomerItems": (Capability.WRITE_PRIVACY, {"id": CUSTOMER, "removeDataItemCodes": ["phone"]}),
+    "updateBusiness": (Capability.WRITE_REGISTRY, {"code": "loveinn-japan", "representative": "Role Matrix"}),
+    "createPurpose": (Capability.WRITE_REGISTRY, {"businessCode": "loveinn-japan", "code": "P9", "title": "Role"}),
+    "updatePurpose": (Capability.WRITE_REGISTRY, {"id": encode("Purpose", 1), "title": "Renamed"}),
+    "retirePurpose": (Capability.WRITE_REGISTRY, {"id": encode("Purpose", 4), "retiredOn": "2026-12-31"}),
+    "createDataItem": (Capability.WRITE_REGISTRY,
+                       {"businessCode": "loveinn-japan", "code": "rm", "name": "Role", "sensitivity": "ORDINARY"}),
+    "updateDataItem": (Capability.WRITE_REGISTRY, {"id": encode("DataItem", 1), "name": "Full name"}),
+    "createRecipient": (Capability.WRITE_REGISTRY, {"name": "Role Matrix Bank", "country": "JP", "kind": "bank"}),
+    "updateRecipient": (Capability.WRITE_REGISTRY, {"id": encode("ThirdPartyRecipient", 1), "kind": "bank"}),
+    "createProvision": (Capability.WRITE_REGISTRY, {
+        "businessCode": "loveinn-japan", "recipientId": encode("ThirdPartyRecipient", 1), "legalBasis": "CONSENT",
+        "purposeCodes": ["P5"], "dataItemCodes": ["name"]}),
+    "endProvision": (Capability.WRITE_REGISTRY, {"id": encode("Provision", 1), "effectiveUntil": "2026-12-31"}),
+    "createJointUse": (Capability.WRITE_REGISTRY, {
+        "businessCode": "loveinn-japan", "users": "ALMEX group companies", "purposeCodes": ["P1"],
+        "dataItemCodes": ["name"], "responsible": "ALMEX Inc."}),
+    "endJointUse": (Capability.WRITE_REGISTRY, {"id": encode("JointUse", 1), "effectiveUntil": "2026-12-31"}),
 }
 
 # field guarded by a capability some role lacks -> that capability

@@ -6,7 +6,7 @@ import pytest
 
 from registry import provisions
 from registry.disclosure import render_disclosure
-from registry.enums import ContractClause, ContractStatus, RequestKind, RequestStatus
+from registry.enums import ContractClause, ContractStatus, ForeignTransferBasis, RequestKind, RequestStatus
 from registry.errors import InvalidInput, NotFound
 from tests import factories as f
 
@@ -27,7 +27,8 @@ async def world(session, *, display_name="Hanako Yamada", recipient_name="Financ
     consenting = [str(c) for c in f.REQUIRED_CLAUSES] + [ContractClause.SUB_ENTRUSTMENT_CONSENT]
     await f.entrustment(session, await f.contract(session, biz, survey, reference="SUR-1", clauses=consenting),
                         [ps["P3"]], [its["name"], its["email"]])
-    panel = await f.subcontractor(session, name="Panelist Hub", country="SG", parent_id=survey.id)
+    panel = await f.subcontractor(session, name="Panelist Hub", country="SG", parent_id=survey.id,
+                                  foreign_transfer_basis=ForeignTransferBasis.EQUIVALENT_MEASURES)
     await f.entrustment(session, await f.contract(session, biz, panel, reference="SUR-2"), [ps["P3"]], [its["email"]])
     mailer = await f.subcontractor(session, name="Nami Mailing")
     await f.entrustment(session, await f.contract(session, biz, mailer, reference="MAIL-1",
