@@ -5,6 +5,7 @@ query at a time (SQLAlchemy sessions are not concurrent), which `Context.run` en
 """
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from functools import cached_property, partial
 from typing import Any
@@ -35,7 +36,15 @@ class Loader(DataLoader):
     """
 
     def __init__(self, context: Any, fetch: Callable, empty: Callable[[], Any]) -> None:
-        super().__init__(load_fn=self.load_all)
+        # Through a weak reference: `load_fn=self.load_all` would make each loader hold itself,
+        # so that what it read outlived the operation until the cyclic garbage collector ran
+        # (the peak RSS of eight concurrent data maps was 250 MB instead of 180).
+        this = weakref.ref(self)
+
+        async def load_fn(keys: list) -> list:
+            return await this().load_all(keys)
+
+        super().__init__(load_fn=load_fn)
         self._context, self._fetch, self._empty = context, fetch, empty
         self._known: dict[Any, Any] = {}
         self._reading: dict[Any, asyncio.Task] = {}

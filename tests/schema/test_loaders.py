@@ -1,6 +1,8 @@
 """schema/loaders.Loader: a level read at once, each key read once, per key or all together."""
 
 import asyncio
+import gc
+import weakref
 
 from schema.loaders import Loader
 
@@ -49,3 +51,17 @@ async def test_two_fields_asking_the_same_level_at_once_share_one_read():
     reads.release.set()
     assert (await first, await second) == ([2, 4], [4, 2, 6])
     assert reads.reads == [[1, 2], [3]]
+
+
+async def test_a_loader_is_freed_with_what_it_read_as_soon_as_nothing_holds_it():
+    """No reference cycle: a data map's rows must not wait for the cyclic garbage collector."""
+    reads = Reads()
+    loader = Loader(reads, reads.fetch, lambda: None)
+    assert await loader.load(1) == 2 and await loader.load_all([2]) == [4]
+    gone = weakref.ref(loader)
+    gc.disable()
+    try:
+        del loader
+        assert gone() is None
+    finally:
+        gc.enable()
