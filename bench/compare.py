@@ -6,7 +6,9 @@ response cache off, and the two are loaded in turn, round after round (as `make 
 Q-small), so that other load on the machine falls on both alike. Printed: each round's req/s,
 then the mean req/s and the server CPU per request (the process tree's user and system time over
 the round, over the answers counted) of each, and new over old. With `--query small` B-raw is
-loaded in the same rounds too.
+loaded in the same rounds too. Both trees' code must accept the database's revision: `serve`
+migrates it to the newer one's, which an older tree refuses to start on (hand a copy of an
+older database with `--database`).
 
 It answers "did this change make the read path faster?" on a noisy machine, where two runs of
 `make bench` can differ by more than the change.
@@ -19,7 +21,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench import servers
-from bench.run import DATA, Q_MAP_BODY, Q_SMALL_BODY, RAW_SMALL_BODY, ROOT, Size, load, prepare, sqlite_url, token_of
+from bench.run import (
+    DATA, Q_MAP_BODY, Q_SMALL_BODY, RAW_SMALL_BODY, ROOT, Size, handlings_body, load, prepare, sqlite_url, token_of,
+)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -35,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", help="the tree to compare against")
     parser.add_argument("new", nargs="?", default=str(ROOT), help="default: this checkout")
-    parser.add_argument("--query", choices=("map", "small"), default="map")
+    parser.add_argument("--query", choices=("map", "small", "handlings"), default="map",
+                        help="handlings: Q-handlings of customer 1 (the response cache is off)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0, help="per server per round")
     parser.add_argument("--database", help="a database URL (default: a SQLite of 1,000 customers / 1,000 subcontractors)")
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         DATA.mkdir(parents=True, exist_ok=True)
         prepare(url, size, reuse=True)
     token = token_of(url)
-    body = Q_SMALL_BODY if args.query == "small" else Q_MAP_BODY
+    body = {"small": Q_SMALL_BODY, "map": Q_MAP_BODY, "handlings": handlings_body(1)}[args.query]
     trees = {"old": args.old, "new": args.new}
     log = DATA / "compare.log"
     rates: dict[str, list[float]] = {}
