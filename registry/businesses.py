@@ -26,6 +26,8 @@ from registry.errors import (
     NotFound,
     OptOutNotPermitted,
     PurposeOutOfScope,
+    RegistryError,
+    raise_all,
 )
 from registry.models import Business, DataItem, Provision, ProvisionDataItem, Purpose
 from registry.pages import group_by
@@ -34,6 +36,7 @@ from registry.validation import (
     fetch,
     insert_unique,
     optional_text,
+    require_codes,
     require_country,
     require_member,
     require_name,
@@ -373,6 +376,25 @@ async def resolve_item_codes(
 ) -> list[DataItem]:
     """The business's data items named by `codes`; errors as for `resolve_purpose_codes`."""
     return await _resolve(session, DataItem, business_id, codes, field=field, scoped=scoped)
+
+
+async def resolve_purposes_and_items(
+    session: AsyncSession, business_id: int, purpose_codes: Iterable[str], data_item_codes: Iterable[str]
+) -> tuple[list[Purpose], list[DataItem]]:
+    """The business's purposes and items an input names (`purposeCodes`, `dataItemCodes`: at
+    least one of each, scoped to the business), every problem of both raised together."""
+    results, problems = [], []
+    for codes, resolve, field in [
+        (purpose_codes, resolve_purpose_codes, "purposeCodes"),
+        (data_item_codes, resolve_item_codes, "dataItemCodes"),
+    ]:
+        try:
+            wanted = require_codes(codes, field=field)
+            results.append(await resolve(session, business_id, wanted, field=field, scoped=True))
+        except RegistryError as problem:
+            problems.append(problem)
+    raise_all(problems)
+    return results[0], results[1]
 
 
 MAX_CODES = 200  # codes one input may name: a business has tens of purposes and items, not thousands

@@ -13,13 +13,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
-from registry.businesses import check_end, get_business, resolve_item_codes, resolve_purpose_codes
-from registry.errors import InvalidInput, InvalidTransition, NotFound, RegistryError, raise_all
+from registry.businesses import check_end, get_business, resolve_purposes_and_items
+from registry.errors import InvalidInput, InvalidTransition, NotFound
 from registry.lookup import purposes_and_items
 from registry.models import DataItem, JointUse, JointUseDataItem, JointUsePurpose, Purpose
 from registry.pages import group_by
 from registry.periods import not_ended_by
-from registry.validation import fetch, require_codes, require_name
+from registry.validation import fetch, require_name
 
 
 async def create_joint_use(
@@ -42,7 +42,7 @@ async def create_joint_use(
     effective_from = today if effective_from is None else effective_from
     if effective_from < today:
         raise InvalidInput(f"effectiveFrom {effective_from} lies before today ({today})", field="effectiveFrom")
-    purposes, items = await _resolve(session, business.id, purpose_codes, data_item_codes)
+    purposes, items = await resolve_purposes_and_items(session, business.id, purpose_codes, data_item_codes)
     joint_use = JointUse(business_id=business.id, users=users, responsible=responsible,
                          effective_from=effective_from)
     session.add(joint_use)
@@ -81,21 +81,6 @@ def _snapshot(joint_use: JointUse, purposes: list[Purpose], items: list[DataItem
     """With the ids of what it names (migration 0007 rebuilds joint uses from them) and the codes."""
     return snapshot(joint_use, purpose_ids=[p.id for p in purposes], data_item_ids=[i.id for i in items],
                     purpose_codes=[p.code for p in purposes], data_item_codes=[i.code for i in items])
-
-
-async def _resolve(session, business_id, purpose_codes, data_item_codes):
-    results, problems = [], []
-    for codes, resolve, field in [
-        (purpose_codes, resolve_purpose_codes, "purposeCodes"),
-        (data_item_codes, resolve_item_codes, "dataItemCodes"),
-    ]:
-        try:
-            wanted = require_codes(codes, field=field)
-            results.append(await resolve(session, business_id, wanted, field=field, scoped=True))
-        except RegistryError as problem:
-            problems.append(problem)
-    raise_all(problems)
-    return results
 
 
 async def joint_uses_of(session: AsyncSession, business_ids: Iterable[int], *,

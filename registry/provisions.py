@@ -15,7 +15,7 @@ from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.audit import record, snapshot
-from registry.businesses import check_end, get_business, resolve_item_codes, resolve_purpose_codes
+from registry.businesses import check_end, get_business, resolve_item_codes, resolve_purposes_and_items
 from registry.customers import get_customer
 from registry.handling import resolve_handlings
 from registry.enums import ForeignTransferBasis, LegalBasis, Sensitivity
@@ -136,7 +136,7 @@ async def create_provision(
     if today is not None and effective_from < today:
         raise InvalidInput(f"effectiveFrom {effective_from} lies before today ({today}): a provision from then "
                            "would rewrite what was answered for those days", field="effectiveFrom")
-    purposes, items = await _resolve(session, business.id, purpose_codes, data_item_codes)
+    purposes, items = await resolve_purposes_and_items(session, business.id, purpose_codes, data_item_codes)
     raise_all(_opt_out_problems(legal_basis, items, ppc_notified_on, effective_from))
     provision = Provision(
         business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis,
@@ -200,21 +200,6 @@ async def end_provision(session: AsyncSession, *, actor: str, id: int, effective
                  after=snapshot(provision, **codes))
     await session.commit()
     return provision
-
-
-async def _resolve(session, business_id, purpose_codes, data_item_codes):
-    results, problems = [], []
-    for codes, resolve, field in [
-        (purpose_codes, resolve_purpose_codes, "purposeCodes"),
-        (data_item_codes, resolve_item_codes, "dataItemCodes"),
-    ]:
-        try:
-            wanted = require_codes(codes, field=field)
-            results.append(await resolve(session, business_id, wanted, field=field, scoped=True))
-        except RegistryError as problem:
-            problems.append(problem)
-    raise_all(problems)
-    return results
 
 
 async def record_provision(
