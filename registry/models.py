@@ -105,6 +105,15 @@ class Business(SQLModel, table=True):
     representative: str | None = Field(default=None, max_length=200)
     request_procedure: str | None = Field(default=None, max_length=4000)  # (iii), with the fee (Art. 38)
     security_measures: list[str] = _json_list()  # (iv)
+    # the same texts in Japanese, for the notice in Japanese (None or []: the English one stands in)
+    name_ja: str | None = Field(default=None, max_length=200)
+    operator_name_ja: str | None = Field(default=None, max_length=200)
+    activities_ja: list[str] = _json_list()
+    contact_ja: str | None = Field(default=None, max_length=500)
+    address_ja: str | None = Field(default=None, max_length=500)
+    representative_ja: str | None = Field(default=None, max_length=200)
+    request_procedure_ja: str | None = Field(default=None, max_length=4000)
+    security_measures_ja: list[str] = _json_list()
     created_at: datetime = _stamp()
 
 
@@ -270,6 +279,7 @@ class ThirdPartyRecipient(SQLModel, table=True):
     __tablename__ = "third_party_recipient"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
+    name_ja: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
     kind: str = Field(max_length=100)
     foreign_transfer_basis: ForeignTransferBasis | None = Field(
@@ -286,6 +296,7 @@ class Provision(Valid, table=True):
     legal_basis: LegalBasis = Field(sa_type=_enum(LegalBasis))
     # what the data is provided for, in the notice's words (seed §7: "for billing purposes...")
     stated_purpose: str | None = Field(default=None, max_length=500)
+    stated_purpose_ja: str | None = Field(default=None, max_length=500)
     ppc_notified_on: date | None = None
 
 
@@ -336,7 +347,28 @@ class JointUse(Valid, table=True):
     business_id: int = _fk("business.id")
     users: str = Field(max_length=1000)  # the scope of the joint users
     responsible: str = Field(max_length=1000)  # name, address and representative of the one responsible
+    users_ja: str | None = Field(default=None, max_length=1000)
+    responsible_ja: str | None = Field(default=None, max_length=1000)
     created_at: datetime = _stamp()
+
+
+class NoticeVersion(SQLModel, table=True):
+    """A published privacy notice: the text as rendered on the day, in one language, kept so the
+    business can show what a customer was told (APPI Art. 32). Versions number 1.. per business;
+    one publication stores a row per language under the same number."""
+
+    __tablename__ = "notice_version"
+    __table_args__ = (sa.UniqueConstraint("business_id", "version", "lang"),)
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = _fk("business.id", index=False)
+    version: int
+    lang: str = Field(max_length=8)  # "en" or "ja"
+    published_on: date
+    published_at: datetime = _stamp()
+    published_by: str = Field(max_length=200)
+    content_hash: str = Field(max_length=64)  # sha256 of `markdown`, hex
+    markdown: str = Field(sa_type=sa.Text)
+    html: str = Field(sa_type=sa.Text)
 
 
 class JointUsePurpose(SQLModel, table=True):

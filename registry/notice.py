@@ -24,6 +24,7 @@ from registry.models import (
 )
 
 FORMATS = ("markdown", "html")
+LANGUAGES = ("en", "ja")  # ISO 639-1; the first is the default
 
 _LEGAL_BASIS = {
     LegalBasis.CONSENT: "with the customer's consent",
@@ -62,10 +63,13 @@ class _Facts:
     countries: list[str]
 
 
-async def render_notice(session: AsyncSession, business_code: str, *, fmt: str = "markdown") -> str:
-    """The business's privacy notice as Markdown or as a complete HTML document."""
+async def render_notice(session: AsyncSession, business_code: str, *, fmt: str = "markdown",
+                        lang: str = "en") -> str:
+    """The business's privacy notice as Markdown or as a complete HTML document, in `lang`."""
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown notice format {fmt!r}: use one of {', '.join(FORMATS)}", field="format")
+    if lang not in LANGUAGES:
+        raise InvalidInput(f"Unknown notice language {lang[:16]!r}: use one of {', '.join(LANGUAGES)}", field="lang")
     facts = await _facts(session, business_code)
     title = f"Handling of Personal Information by {facts.business.name}"
     render = _markdown if fmt == "markdown" else _html

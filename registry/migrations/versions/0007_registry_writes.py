@@ -20,12 +20,13 @@ Revises: 0006
 Create Date: 2026-12-05
 """
 
-import json
 from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
+
+from registry.migrations.restore import NewColumns, latest, restore_columns
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -33,7 +34,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # table -> (entity type in the audit trail, {column: type}) of the columns this revision adds
-NEW_COLUMNS: dict[str, tuple[str, dict[str, sa.types.TypeEngine]]] = {
+NEW_COLUMNS: NewColumns = {
     "business": ("Business", {
         "address": sa.String(length=500), "representative": sa.String(length=200),
         "request_procedure": sa.String(length=4000), "security_measures": sa.JSON(),
@@ -79,38 +80,8 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("joint_use_id", column, name=op.f(f"pk_{link}")),
         )
     bind = op.get_bind()
-    _restore_columns(bind)
+    restore_columns(bind, NEW_COLUMNS)
     _restore_joint_uses(bind)
-
-
-def _document(value) -> dict:
-    """An audit event's `after` (JSON text on SQLite, decoded on PostgreSQL)."""
-    return (json.loads(value) if isinstance(value, str) else value) or {}
-
-
-def _latest(bind, entity_type: str, key: str) -> dict[int, dict]:
-    """Per entity, the `after` of its latest event whose document holds `key`."""
-    found: dict[int, dict] = {}
-    for entity_id, after in bind.execute(sa.text(
-            "SELECT entity_id, after FROM audit_event WHERE entity_type = :t AND after IS NOT NULL ORDER BY id"),
-            {"t": entity_type}):
-        document = _document(after)
-        if key in document:
-            found[entity_id] = document
-    return found
-
-
-def _restore_columns(bind) -> None:
-    for table, (entity_type, columns) in NEW_COLUMNS.items():
-        target = sa.table(table, sa.column("id", sa.Integer()), *(sa.column(n, t) for n, t in columns.items()))
-        for name, type_ in columns.items():
-            for entity_id, document in _latest(bind, entity_type, name).items():
-                value = document[name]
-                if value is None or value == []:
-                    continue
-                if isinstance(type_, sa.Date):
-                    value = date.fromisoformat(value)
-                bind.execute(sa.update(target).where(target.c.id == entity_id).values({name: value}))
 
 
 def _restore_joint_uses(bind) -> None:
@@ -121,7 +92,7 @@ def _restore_joint_uses(bind) -> None:
     }
     joint_use = sa.table("joint_use", *(sa.column(n) for n in (
         "id", "effective_from", "effective_until", "business_id", "users", "responsible", "created_at")))
-    for entity_id, d in _latest(bind, "JointUse", "responsible").items():
+    for entity_id, d in latest(bind, "JointUse", "responsible").items():
         if d.get("business_id") not in existing["business"]:
             continue
         until = d.get("effective_until")
