@@ -14,9 +14,24 @@ WEB_SOURCES := web/package.json web/package-lock.json web/vite.config.js $(wildc
 	$(shell find web/src -type f 2>/dev/null)
 HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 
-.PHONY: demo test install web bench
+.PHONY: demo test install web bench catalogs messages
 
-install: $(STAMP)
+install: $(STAMP) catalogs
+
+# The notice's wording in other languages (registry/notice.py): the .po catalogs are the source,
+# compiled to .mo here (git-ignored). `make messages` extracts new wording from the code into the
+# template and merges it into each catalog, for a translator to fill.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard registry/locale/*/LC_MESSAGES/*.po))
+catalogs: $(CATALOGS)
+
+%.mo: %.po | $(STAMP)
+	$(VENV)/bin/pybabel compile --statistics -i $< -o $@ -D notice
+
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -k t -k N_ --no-default-keywords --no-location --sort-output \
+		--project pi-gateway -o registry/locale/notice.pot registry/notice.py
+	$(VENV)/bin/pybabel update -i registry/locale/notice.pot -d registry/locale -D notice \
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,13 +57,13 @@ $(WEB_BUILT): $(WEB_SOURCES) $(WEB_MODULES)
 	cd web && npm run build
 	touch $@
 
-demo: $(STAMP) web
+demo: $(STAMP) catalogs web
 	$(VENV)/bin/pi-gateway serve --demo
 
 # PostgreSQL tests run when PI_GATEWAY_TEST_POSTGRES_URL is set, and skip with the reason otherwise;
 # the browser tests (tests/web) need the built pages and /usr/bin/chromium, and skip with the reason otherwise
 # the fuzz tests generate PI_GATEWAY_FUZZ_EXAMPLES operations per role and kind (20 here; .ci/run: 100)
-test: $(STAMP) web
+test: $(STAMP) catalogs web
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

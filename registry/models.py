@@ -297,6 +297,10 @@ class Provision(Valid, table=True):
     # what the data is provided for, in the notice's words (seed §7: "for billing purposes...")
     stated_purpose: str | None = Field(default=None, max_length=500)
     stated_purpose_ja: str | None = Field(default=None, max_length=500)
+    # how the data is provided (by file transfer, on paper...): the notice states it for an
+    # OPT_OUT provision (Art. 27(2)(v))
+    method: str | None = Field(default=None, max_length=500)
+    method_ja: str | None = Field(default=None, max_length=500)
     ppc_notified_on: date | None = None
 
 

@@ -87,3 +87,10 @@ ErrorCode = strawberry.enum(enums.ErrorCode, description="Why a write was refuse
 class NoticeFormat(StrEnum):
     MARKDOWN = "MARKDOWN"
     HTML = "HTML"
+
+
+@strawberry.enum(description="The language of the privacy notice: its fixed wording from the message catalogs, "
+                             "the registry's texts from their Japanese versions (the English one where none).")
+class Language(StrEnum):
+    EN = "EN"
+    JA = "JA"

@@ -10,7 +10,7 @@ from registry.access import Capability
 from registry.errors import NotFound, RegistryError
 from registry.lookup import rows_by_ids
 from schema import ids
-from schema.enums import BreachCause, NoticeFormat
+from schema.enums import BreachCause, Language, NoticeFormat
 from schema.errors import bad_argument
 from schema.inputs import CustomerFilter, SubcontractorFilter
 from schema.pagination import audit_page, page_args
@@ -168,14 +168,17 @@ class Query:
             raise _refuse(error) from error
         return BreachImpact.from_impact(impact)
 
-    @strawberry.field(description="The privacy notice rendered from the registry alone, in the seed's section order.",
+    @strawberry.field(description="The privacy notice rendered from the registry alone, in the seed's section order, "
+                                  "in English or Japanese (as it reads now; published versions: noticeVersions).",
                       extensions=READ)
     async def privacy_notice(
-        self, info: Info, business_code: str, format: NoticeFormat | None = NoticeFormat.MARKDOWN
+        self, info: Info, business_code: str, format: NoticeFormat | None = NoticeFormat.MARKDOWN,
+        lang: Language | None = Language.EN,
     ) -> str:
         fmt = (format or NoticeFormat.MARKDOWN).value.lower()
+        language = (lang or Language.EN).value.lower()
         try:
-            return await info.context.run(notice.render_notice, business_code, fmt=fmt)
+            return await info.context.run(notice.render_notice, business_code, fmt=fmt, lang=language)
         except NotFound as error:
             raise _refuse(error) from error
 

@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
-from registry.enums import ContractStatus, LegalBasis, Sensitivity
+from registry.enums import ContractStatus, ForeignTransferBasis, LegalBasis, Sensitivity
 from registry.errors import InvalidInput, NotFound
-from registry.models import Business, DataItem, Purpose
+from registry.models import Business, DataItem, JointUse, JointUseDataItem, JointUsePurpose, Purpose
 from registry.notice import render_notice
 from tests import factories as f
 
@@ -74,7 +74,8 @@ async def test_activities_and_purposes_come_from_the_registry(session):
     await loveinn(session)
     text = await render_notice(session, "loveinn-japan")
     assert section(text, 1).split() == ("- Provision and operation of Loveinn Japan services "
-                                        "(Loveinnjapan.com) - Business associated with the above").split()
+                                        "(Loveinnjapan.com) - Business associated with the above "
+                                        "The business operator: - Name: ALMEX Inc.").split()
     assert [line for line in section(text, 2).splitlines() if line] == [
         f"{n}. {title}" for n, title in enumerate(SEED_PURPOSES, 1)
     ]
@@ -104,15 +105,91 @@ async def test_inactive_provision_is_not_published(session):
     assert "Brokers" not in body and "does not provide personal information to third parties" in body
 
 
-async def test_entrustment_lists_the_countries_where_data_is_handled(session):
+async def test_protection_names_the_foreign_countries_where_data_is_handled_with_their_basis(session):
     biz, _, _ = await loveinn(session)
-    await f.contract(session, biz, await f.subcontractor(session, country="US"))
+    await f.contract(session, biz, await f.subcontractor(
+        session, country="US", foreign_transfer_basis=ForeignTransferBasis.CONSENT_WITH_INFORMATION))
     await f.contract(session, biz, await f.subcontractor(session, country="SG"), status=ContractStatus.TERMINATED)
+    await f.contract(session, biz, await f.subcontractor(session, country="JP"))
     await f.provision(session, biz, await f.recipient(session, country="DE"), [], [])
     await session.commit()
-    body = section(await render_notice(session, "loveinn-japan"), 9)
+    text = await render_notice(session, "loveinn-japan")
+    assert re.findall(r"^- (.*?):", section(text, 3), flags=re.M) == ["Germany (DE)", "United States (US)"]
+    assert ("- Germany (DE): a third party it is provided to; no basis is recorded yet" in section(text, 3))
+    assert ("- United States (US): a subcontractor entrusted with personal information; with the customer's "
+            "consent, given after being informed of the country") in section(text, 3)
+    body = section(text, 9)  # entrustment: the policy, the countries are in section 3
     assert "within the scope of the purposes of use" in body and "appropriate system" in body
-    assert re.findall(r"^- (\w\w)$", body, flags=re.M) == ["DE", "JP", "US"]
+
+
+async def test_protection_without_foreign_parties_names_no_country(session):
+    await loveinn(session)
+    body = section(await render_notice(session, "loveinn-japan"), 3)
+    assert "foreign" not in body and "- " not in body
+
+
+async def test_the_business_facts_of_art_32_are_stated(session):
+    biz, _, _ = await loveinn(session)
+    biz.address, biz.representative = "1-2-3 Example, Minato-ku, Tokyo", "Taro Example"
+    biz.security_measures = ["Access to customer data is logged", "Staff are trained every year"]
+    biz.request_procedure = "Send the request form by post; disclosure costs 1,000 yen."
+    session.add(biz)
+    await session.commit()
+    text = await render_notice(session, "loveinn-japan")
+    assert section(text, 1).split("The business operator:")[1].split() == (
+        "- Name: ALMEX Inc. - Address: 1-2-3 Example, Minato-ku, Tokyo - Representative: Taro Example").split()
+    assert ("The security control measures it takes are the following:\n\n- Access to customer data is logged\n"
+            "- Staff are trained every year") in section(text, 3)
+    for n in (8, 10):
+        assert ("How to make a request, and the fee: Send the request form by post; disclosure costs 1,000 yen."
+                in section(text, n))
+
+
+async def test_without_a_request_procedure_requests_go_to_the_desk(session):
+    await loveinn(session)
+    text = await render_notice(session, "loveinn-japan")
+    for n in (8, 10):
+        assert "Please make requests at the desk in section 12." in section(text, n)
+
+
+async def _joint_use(session, biz, purposes, items, **overrides) -> JointUse:
+    [use] = await _add(session, JointUse(**{
+        "business_id": biz.id, "users": "ALMEX group companies", "responsible": "ALMEX Inc., Tokyo, Taro Example",
+        "effective_from": date(2026, 4, 1), **overrides}))
+    await _add(session, *[JointUsePurpose(joint_use_id=use.id, purpose_id=p.id) for p in purposes],
+               *[JointUseDataItem(joint_use_id=use.id, data_item_id=i.id) for i in items])
+    return use
+
+
+async def test_shared_use_states_each_joint_use_in_effect(session):
+    biz, purposes, items = await loveinn(session)
+    await _joint_use(session, biz, [purposes[1]], [items["name"], items["phone"]])
+    await _joint_use(session, biz, [purposes[0]], [items["amount"]], users="Ended partners",
+                     effective_until=date(2026, 6, 30))
+    await session.commit()
+    body = section(await render_notice(session, "loveinn-japan"), 6)
+    assert [line for line in body.splitlines() if line] == [
+        "The Company jointly uses personal information as follows.",
+        "- Items jointly used: name and phone number",
+        "- Scope of the joint users: ALMEX group companies",
+        f"- Purposes of use of the joint users: 2 ({SEED_PURPOSES[1]})",
+        "- Person responsible for its management: ALMEX Inc., Tokyo, Taro Example",
+        "- Since April 1, 2026",
+    ]
+
+
+async def test_an_opt_out_provision_states_the_method_how_to_object_and_the_ppc_notification(session):
+    biz, purposes, items = await loveinn(session)
+    await f.provision(session, biz, await f.recipient(session, name="List brokers"), [purposes[1]], [items["name"]],
+                      legal_basis=LegalBasis.OPT_OUT, ppc_notified_on=date(2026, 3, 2), method="By file transfer")
+    await session.commit()
+    body = section(await render_notice(session, "loveinn-japan"), 7)
+    assert ("The Company provides personal information composed of name to List brokers, only for the purposes of use "
+            f"2 ({SEED_PURPOSES[1]}), under the opt-out procedure notified to the Personal Information Protection "
+            "Commission.\n\n- Method of provision: By file transfer\n- On the customer's request the Company stops "
+            "providing the customer's personal information to this third party; please ask at the desk in section 12."
+            "\n- Notified to the Personal Information Protection Commission on March 2, 2026.") in body
+    assert body.count("opt-out") == 1  # the consent provision states no opt-out details
 
 
 async def test_voluntary_entries_list_the_voluntary_items(session):
@@ -188,5 +265,6 @@ async def test_demo_notice_states_the_seeds_billing_wording_and_only_countries_t
     text = await render_notice(session, "loveinn-japan")
     assert ("to Financial institutions, only for billing purposes or storage of the product or services fees "
             "in document form or electronic data (purpose of use 5), with the customer's consent.") in text
-    countries = text.split("APPI Art. 32):")[1].split("##")[0]
-    assert [line.strip("- ").strip() for line in countries.strip().splitlines()] == ["JP", "SG"]  # no draft's US
+    assert re.findall(r"^- (.*?):", section(text, 3), flags=re.M) == ["Singapore (SG)"]  # no draft's US
+    assert ("Singapore (SG): a subcontractor entrusted with personal information; the party keeps, under its "
+            "contract, a system meeting the standards of the Act") in section(text, 3)

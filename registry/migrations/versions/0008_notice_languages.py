@@ -4,6 +4,8 @@
   operator, activities, contact, address, representative, request procedure and security
   measures; a recipient's name; a provision's stated purpose; a joint use's users and
   responsible person. NULL (or an empty list) means none was given: the English one stands in.
+- provision: `method` (and `method_ja`), how the data is provided, which the notice states for an
+  opt-out provision (Art. 27(2)(v)).
 - notice_version: a published notice, the text rendered on the day per language, with a
   content hash.
 
@@ -36,7 +38,10 @@ NEW_COLUMNS: NewColumns = {
         "security_measures_ja": sa.JSON(),
     }),
     "third_party_recipient": ("ThirdPartyRecipient", {"name_ja": sa.String(length=200)}),
-    "provision": ("Provision", {"stated_purpose_ja": sa.String(length=500)}),
+    "provision": ("Provision", {
+        "stated_purpose_ja": sa.String(length=500),
+        "method": sa.String(length=500), "method_ja": sa.String(length=500),  # Art. 27(2)(v), for OPT_OUT
+    }),
     "joint_use": ("JointUse", {"users_ja": sa.String(length=1000), "responsible_ja": sa.String(length=1000)}),
 }
 
