@@ -21,6 +21,9 @@ COPY registry ./registry
 COPY schema ./schema
 COPY gateway ./gateway
 COPY --from=web /src/gateway/static/dist ./gateway/static/dist
+# the notice's message catalogs (registry/locale/*/LC_MESSAGES/*.po) compiled into the package
+RUN /opt/venv/bin/pip install "babel>=2.14" \
+ && /opt/venv/bin/pybabel compile --statistics -d registry/locale -D notice
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
  && /opt/venv/bin/pip install /wheels/*.whl
 
