@@ -1,14 +1,16 @@
-"""Issue 13's Japanese versions through HTTP on the demo registry: a privacy officer writes and
-reads the Japanese version of each text the notice states (the business's facts, purposes, data
-items, recipients, provisions, joint uses), a text longer than its English twin may be is refused
+"""Issue 13's Japanese versions through HTTP on the demo registry: every text the notice states
+has one (the business's facts, purposes, data items, recipients, provisions, joint uses), a
+privacy officer writes and reads each, a text longer than its English twin may be is refused
 with nothing written, and the audit trail records them (migration 0008 restores them from it)."""
 
 import json
+import re
 
 import pytest
 
 from tests.gateway.test_registry_writes import ERRORS, provision_input, purpose_id, recipient_id, refused, write
 
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana or kanji
 LATEST_AFTER = "{ auditEvents(first: 1) { edges { node { action after } } } }"
 
 BUSINESS_JA = {  # GraphQL name -> a value to write
@@ -50,6 +52,17 @@ NODE = """query ($id: ID!) { node(id: $id) {
   ... on Purpose { titleJa }
   ... on DataItem { nameJa }
 } }"""
+DEMO = """{
+  business(code: "loveinn-japan") {
+    name nameJa operatorName operatorNameJa activities activitiesJa address addressJa
+    representative representativeJa contact contactJa requestProcedure requestProcedureJa
+    securityMeasures securityMeasuresJa
+    purposes(includeRetired: true) { code title titleJa }
+    dataItems { code name nameJa }
+    jointUses { users usersJa responsible responsibleJa }
+  }
+  thirdPartyRecipients { name nameJa provisions { statedPurpose statedPurposeJa } }
+}"""
 
 
 async def latest_after(api) -> tuple[str, dict]:
@@ -65,6 +78,46 @@ async def node(api, id: str) -> dict:
 def joint_use_input(**overrides) -> dict:
     return {"businessCode": "loveinn-japan", "users": "ALMEX group companies (fictional)",
             "purposeCodes": ["P1"], "dataItemCodes": ["name"], "responsible": "ALMEX Inc."} | overrides
+
+
+# --- the demo states every text in Japanese -----------------------------------------------------------
+
+
+def untranslated(texts: dict, pairs: list[tuple[str, str]], where: str) -> list[str]:
+    """The texts of `texts` stated in English whose Japanese version is missing or holds no Japanese."""
+    missing = []
+    for english, japanese in pairs:
+        if isinstance(texts[english], list):
+            ja = texts[japanese]
+            if len(ja) != len(texts[english]) or not all(JAPANESE.search(entry) for entry in ja):
+                missing.append(f"{where}.{japanese}")
+        elif texts[english] and not JAPANESE.search(texts[japanese] or ""):
+            missing.append(f"{where}.{japanese}")
+    return missing
+
+
+async def test_the_demo_states_every_text_of_the_notice_in_japanese_too(api):
+    demo = await api.data(DEMO)
+    business = demo["business"]
+    facts = ("name", "operatorName", "activities", "address", "representative", "contact", "requestProcedure",
+             "securityMeasures")
+    assert all(business[fact] for fact in facts), "the demo states every fact of APPI Art. 32(1)"
+    missing = untranslated(business, [(fact, f"{fact}Ja") for fact in facts], "business")
+    for purpose in business["purposes"]:
+        missing += untranslated(purpose, [("title", "titleJa")], purpose["code"])
+    for item in business["dataItems"]:
+        missing += untranslated(item, [("name", "nameJa")], item["code"])
+    for joint_use in business["jointUses"]:
+        missing += untranslated(joint_use, [("users", "usersJa"), ("responsible", "responsibleJa")], "jointUse")
+    for recipient in demo["thirdPartyRecipients"]:
+        missing += untranslated(recipient, [("name", "nameJa")], recipient["name"])
+        for provision in recipient["provisions"]:
+            missing += untranslated(provision, [("statedPurpose", "statedPurposeJa")], recipient["name"])
+    assert missing == []
+    assert len(business["purposes"]) == 5 and len(business["dataItems"]) == 6 and demo["thirdPartyRecipients"]
+    assert (business["nameJa"], business["operatorNameJa"]) == ("ラブインジャパン", "株式会社アルメックス")
+    assert [r["nameJa"] for r in demo["thirdPartyRecipients"]] == ["金融機関"]
+    assert "手数料" in business["requestProcedureJa"]  # the fee (APPI Art. 38) is stated
 
 
 # --- the business's texts ------------------------------------------------------------------------------
@@ -157,6 +210,7 @@ async def test_a_japanese_recipient_name_beyond_its_english_twins_bound_is_refus
     bank = await recipient_id(api, "Financial institutions")
     assert await refused(api, UPDATE_RECIPIENT, {"id": bank, "nameJa": "銀" * 201}, "updateRecipient") == [
         ("INVALID_INPUT", "nameJa")]
+    assert await node(api, bank) == {"nameJa": "金融機関"}
 
 
 async def test_a_provisions_stated_purpose_is_written_and_read_in_japanese(api):
