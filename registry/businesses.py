@@ -55,9 +55,12 @@ async def create_business(
     country: str,
     activities: list[str],
     contact: str | None = None,
+    **facts: Any,
 ) -> Business:
     """A business is a service line run by an operator, known by a unique code; its
-    activities are the ones the notice lists first (seed §1)."""
+    activities are the ones the notice lists first (seed §1). The other facts the notice
+    states (`facts`: its address, the Japanese versions of its texts...) are checked as
+    `update_business` checks them."""
     business = Business(
         code=require_name(code, field="code", max_length=64),
         name=require_name(name, field="name"),
@@ -65,6 +68,7 @@ async def create_business(
         country=require_country(country),
         activities=[require_name(a, field="activities", max_length=1000) for a in activities],
         contact=optional_text(contact, field="contact", max_length=500),
+        **_checked(facts, BUSINESS_FIELDS),
     )
     if await find_business(session, business.code) is not None:
         raise Duplicate(f"a business with code {business.code!r} exists", field="code")
@@ -170,14 +174,24 @@ BUSINESS_FIELDS = {  # registry name -> how it is checked
     "contact": lambda v: optional_text(v, field="contact", max_length=500),
     "request_procedure": lambda v: optional_text(v, field="requestProcedure", max_length=4000),
     "security_measures": lambda v: _texts(v, field="securityMeasures", max_length=2000),
+    # the Japanese versions (issue 13), bounded as their English twins; null or []: the English one stands in
+    "name_ja": lambda v: optional_text(v, field="nameJa", max_length=200),
+    "operator_name_ja": lambda v: optional_text(v, field="operatorNameJa", max_length=200),
+    "activities_ja": lambda v: _texts(v, field="activitiesJa", max_length=1000),
+    "address_ja": lambda v: optional_text(v, field="addressJa", max_length=500),
+    "representative_ja": lambda v: optional_text(v, field="representativeJa", max_length=200),
+    "contact_ja": lambda v: optional_text(v, field="contactJa", max_length=500),
+    "request_procedure_ja": lambda v: optional_text(v, field="requestProcedureJa", max_length=4000),
+    "security_measures_ja": lambda v: _texts(v, field="securityMeasuresJa", max_length=2000),
 }
 
 
 async def update_business(session: AsyncSession, *, actor: str, code: str, changes: Mapping[str, Any]) -> Business:
     """Change the facts the notice states about the business (APPI Art. 32(1)): its name and
     operator, activities, address and representative, the desk for requests and complaints, the
-    request procedure and fee, the security measures. Absent keys stay; null clears an
-    optional text (a name may not be cleared) and an empty list empties a list."""
+    request procedure and fee, the security measures, and the Japanese version of each. Absent
+    keys stay; null clears an optional text (a name may not be cleared) and an empty list empties a
+    list."""
     values = _checked(changes, BUSINESS_FIELDS)
     business = await get_business(session, code, field="code")
     business = await fetch(session, Business, business.id, lock=True)

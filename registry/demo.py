@@ -1,9 +1,11 @@
 """The demo registry: Loveinn Japan's privacy notice (seeds/000) as data, plus a fictional world.
 
 The business, its activities, purposes P1..P5, data items, and the provision to financial
-institutions reproduce the seed's facts. The subcontractors and customers are invented
-(and plainly so) to show every rule: each contract status, a re-entrustment chain that
-crosses a border, a cancelled customer, completed requests. Everything is written through
+institutions reproduce the seed's facts, every text the notice states with its Japanese version
+(issue 13); the facts APPI Art. 32(1) asks for that the seed leaves out (address, representative,
+request procedure and fee, security measures) are demo values. The subcontractors and customers
+are invented (and plainly so) to show every rule: each contract status, a re-entrustment chain
+that crosses a border, a cancelled customer, completed requests. Everything is written through
 the registry's own write functions, so the demo obeys the same rules as real data; dates
 are relative to the day of seeding, and the registry has a history over them (DESIGN.md
 "Time"): contracts moved through their lifecycle on past days, a suspension last month, an
@@ -31,25 +33,103 @@ from registry.enums import (
 ACTOR = "demo-seed"
 BUSINESS = "loveinn-japan"
 
-PURPOSES = [  # seed §2, word for word; §5 names purposes 2 and 3 as usable after cancellation
-    ("P1", "For the provision of products and services in this business", False, "essential.service"),
-    ("P2", "For the notifications and introductions of products and services in this business", True,
-     "marketing.communications.email"),
-    ("P3", "For questionnaires and monitoring research, and answers to inquiries from customers", True,
+# The business's texts as the notice states them, each with its Japanese version: the seed is the
+# translation of a Japanese notice (個人情報の取扱いについて), whose wording the Japanese follows.
+BUSINESS_TEXTS = dict(
+    name="Loveinn Japan",
+    name_ja="ラブインジャパン",
+    operator_name="ALMEX Inc.",
+    operator_name_ja="株式会社アルメックス",
+    activities=[  # seed §1
+        "Provision and operation of Loveinn Japan services (Loveinnjapan.com)",
+        "Business associated with the above",
+    ],
+    activities_ja=[
+        "ラブインジャパンサービス（Loveinnjapan.com）の提供および運営",
+        "上記に付帯する事業",
+    ],
+    contact="Loveinn Japan personal information desk, ALMEX Inc. (privacy@loveinn.example)",  # seed §12
+    contact_ja="株式会社アルメックス ラブインジャパン個人情報お問い合わせ窓口（privacy@loveinn.example）",
+)
+
+# What APPI Art. 32(1) asks the notice to state and the seed does not: demo data, plainly fictional
+# (the address and the representative are nobody's), for the notice to show every fact it states.
+NOTICE_FACTS = dict(
+    address="1-2-3 Mihon-cho, Minato-ku, Tokyo (fictional)",
+    address_ja="東京都港区見本町一丁目2番3号（架空）",
+    representative="Ichiro Mihon, Representative Director and President (fictional)",
+    representative_ja="代表取締役社長 見本 一郎（架空）",
+    # Art. 32(1)(iii) and Art. 38: the demo charges no fee, a choice a business may make
+    request_procedure=(
+        "Requests to be notified of the purposes of use, for disclosure (including the records of provision to "
+        "third parties), for correction, addition or deletion, and to stop use, erase or stop provision to third "
+        "parties are accepted by email or post at the desk below. The Company answers without delay once it has "
+        "confirmed that the request comes from the customer or the customer's agent. No fee is charged for a "
+        "notification of the purposes of use or a disclosure."
+    ),
+    request_procedure_ja=(
+        "利用目的の通知、開示（第三者提供記録の開示を含みます。）、内容の訂正・追加・削除、利用の停止・消去および"
+        "第三者への提供の停止のご請求は、下記のお問い合わせ窓口にて電子メールまたは郵送により受け付けます。"
+        "ご本人またはその代理人からのご請求であることを確認したうえで、遅滞なく対応いたします。"
+        "利用目的の通知および開示のご請求に手数料はいただきません。"
+    ),
+    # Art. 32(1)(iv), under the headings of the PPC Guidelines (General Rules), section 10
+    security_measures=[
+        "Basic policy: the Company has set a basic policy for the proper handling of personal data, covering "
+        "compliance with laws and guidelines and the desk for questions and complaints.",
+        "Organisational measures: a person responsible for personal data is appointed, the staff who handle it and "
+        "the scope of their handling are defined, and breaches or signs of them are reported to the person "
+        "responsible.",
+        "Human measures: staff are trained regularly in the handling of personal data, and confidentiality is "
+        "part of the rules of employment.",
+        "Physical measures: entry to the areas where personal data is handled is controlled, and devices, "
+        "electronic media and documents holding personal data are protected against theft and loss.",
+        "Technical measures: access control limits who may use personal data and which, and the information "
+        "systems are protected against unauthorised access from outside and against malicious software.",
+        "Understanding the external environment: a subcontractor handles personal data in Singapore; the Company "
+        "takes its measures with an understanding of Singapore's system for the protection of personal "
+        "information.",
+    ],
+    security_measures_ja=[
+        "（基本方針の策定）個人データの適正な取扱いの確保のため、関係法令・ガイドライン等の遵守、質問および苦情処理の"
+        "窓口等について基本方針を策定しています。",
+        "（組織的安全管理措置）個人データの取扱いに関する責任者を設置するとともに、個人データを取り扱う従業者および"
+        "その取り扱う範囲を明確化し、法令等に違反している事実またはその兆候を把握した場合の責任者への報告連絡体制を"
+        "整備しています。",
+        "（人的安全管理措置）個人データの取扱いに関する留意事項について従業者に定期的な研修を実施するとともに、"
+        "個人データについての秘密保持に関する事項を就業規則に定めています。",
+        "（物理的安全管理措置）個人データを取り扱う区域において従業者の入退室管理を行うとともに、個人データを"
+        "取り扱う機器、電子媒体および書類等の盗難または紛失等を防止するための措置を講じています。",
+        "（技術的安全管理措置）アクセス制御により担当者および取り扱う個人データの範囲を限定するとともに、"
+        "個人データを取り扱う情報システムを外部からの不正アクセスまたは不正ソフトウェアから保護する仕組みを"
+        "導入しています。",
+        "（外的環境の把握）シンガポールにおいて個人データを取り扱う委託先があるため、同国における個人情報の保護に"
+        "関する制度を把握したうえで安全管理措置を実施しています。",
+    ],
+)
+
+PURPOSES = [  # seed §2, word for word, and its Japanese; §5 names purposes 2 and 3 as usable after cancellation
+    ("P1", "For the provision of products and services in this business",
+     "本事業における商品・サービスの提供のため", False, "essential.service"),
+    ("P2", "For the notifications and introductions of products and services in this business",
+     "本事業における商品・サービスのご案内およびご紹介のため", True, "marketing.communications.email"),
+    ("P3", "For questionnaires and monitoring research, and answers to inquiries from customers",
+     "アンケート・モニター調査の実施、およびお客様からのお問い合わせへの回答のため", True,
      "essential.service.operations.support"),
-    ("P4", "To further enhance the products and services in this business, and provide them to customers", False,
-     "functional.service.improve"),
-    ("P5", "To otherwise properly and smoothly implement the transactions and contracts with customers", False,
-     "essential.service.payment_processing"),
+    ("P4", "To further enhance the products and services in this business, and provide them to customers",
+     "本事業における商品・サービスのさらなる充実を図り、お客様に提供するため", False, "functional.service.improve"),
+    ("P5", "To otherwise properly and smoothly implement the transactions and contracts with customers",
+     "その他、お客様との取引および契約を適切かつ円滑に履行するため", False, "essential.service.payment_processing"),
 ]
 
 DATA_ITEMS = [  # seed §7 names name, amount, credit card number, bank account; §11 voluntary entries
-    ("name", "Name", "user.name", Sensitivity.ORDINARY, False),
-    ("email", "Email address", "user.contact.email", Sensitivity.ORDINARY, False),
-    ("phone", "Telephone number", "user.contact.phone_number", Sensitivity.ORDINARY, True),
-    ("amount", "Amount billed", "user.financial", Sensitivity.FINANCIAL, False),
-    ("credit_card_number", "Credit card number", "user.financial.credit_card", Sensitivity.FINANCIAL, False),
-    ("bank_account", "Bank account", "user.financial.bank_account", Sensitivity.FINANCIAL, False),
+    ("name", "Name", "氏名", "user.name", Sensitivity.ORDINARY, False),
+    ("email", "Email address", "メールアドレス", "user.contact.email", Sensitivity.ORDINARY, False),
+    ("phone", "Telephone number", "電話番号", "user.contact.phone_number", Sensitivity.ORDINARY, True),
+    ("amount", "Amount billed", "請求金額", "user.financial", Sensitivity.FINANCIAL, False),
+    ("credit_card_number", "Credit card number", "クレジットカード番号", "user.financial.credit_card",
+     Sensitivity.FINANCIAL, False),
+    ("bank_account", "Bank account", "銀行口座", "user.financial.bank_account", Sensitivity.FINANCIAL, False),
 ]
 
 # PPC Rules Art. 7(ii): a leak of these risks property damage; an amount alone does not
@@ -80,23 +160,19 @@ def registry_start(today: date) -> date:
 
 
 async def seed_business(session, *, since: date):
-    """The seed's business: Loveinn Japan, its activities, purposes P1..P5 (from `since`) and data items."""
+    """The seed's business: Loveinn Japan, the facts its notice states, purposes P1..P5 (from `since`)
+    and data items, every text with its Japanese version."""
     business = await businesses.create_business(
-        session, actor=ACTOR, code=BUSINESS, name="Loveinn Japan", operator_name="ALMEX Inc.", country="JP",
-        activities=[
-            "Provision and operation of Loveinn Japan services (Loveinnjapan.com)",
-            "Business associated with the above",
-        ],
-        contact="Loveinn Japan personal information desk, ALMEX Inc. (privacy@loveinn.example)",
+        session, actor=ACTOR, code=BUSINESS, country="JP", **BUSINESS_TEXTS, **NOTICE_FACTS,
     )
-    for ordinal, (code, title, after_cancellation, data_use) in enumerate(PURPOSES, start=1):
+    for ordinal, (code, title, title_ja, after_cancellation, data_use) in enumerate(PURPOSES, start=1):
         await businesses.add_purpose(
             session, actor=ACTOR, business_id=business.id, code=code, ordinal=ordinal, title=title,
-            usable_after_cancellation=after_cancellation, data_use=data_use, effective_from=since,
+            title_ja=title_ja, usable_after_cancellation=after_cancellation, data_use=data_use, effective_from=since,
         )
-    for code, name, category, sensitivity, voluntary in DATA_ITEMS:
+    for code, name, name_ja, category, sensitivity, voluntary in DATA_ITEMS:
         await businesses.add_data_item(
-            session, actor=ACTOR, business_id=business.id, code=code, name=name, category=category,
+            session, actor=ACTOR, business_id=business.id, code=code, name=name, name_ja=name_ja, category=category,
             sensitivity=sensitivity, voluntary=voluntary, property_damage_risk=code in PROPERTY_DAMAGE_RISK,
         )
     return business
@@ -105,7 +181,8 @@ async def seed_business(session, *, since: date):
 async def seed_financial_institutions(session, *, since: date):
     """Seed §7: name, amount, credit card number and bank account go to financial institutions for billing."""
     recipient = await provisions.create_recipient(
-        session, actor=ACTOR, name="Financial institutions", country="JP", kind="financial institution"
+        session, actor=ACTOR, name="Financial institutions", name_ja="金融機関", country="JP",
+        kind="financial institution",
     )
     await provisions.create_provision(
         session, actor=ACTOR, business_code=BUSINESS, recipient_id=recipient.id, purpose_codes=["P5"],
@@ -113,6 +190,7 @@ async def seed_financial_institutions(session, *, since: date):
         effective_from=since,
         stated_purpose="billing purposes or storage of the product or services fees in document form or "
         "electronic data",
+        stated_purpose_ja="商品もしくはサービスの料金の請求、または当該料金に関する書面もしくは電子データの保管",
     )
 
 

@@ -19,7 +19,7 @@ from registry.lookup import purposes_and_items
 from registry.models import DataItem, JointUse, JointUseDataItem, JointUsePurpose, Purpose
 from registry.pages import group_by
 from registry.periods import not_ended_by
-from registry.validation import fetch, require_name
+from registry.validation import fetch, optional_text, require_name
 
 
 async def create_joint_use(
@@ -33,18 +33,23 @@ async def create_joint_use(
     data_item_codes: Iterable[str],
     today: date,
     effective_from: date | None = None,
+    users_ja: str | None = None,
+    responsible_ja: str | None = None,
 ) -> JointUse:
     """A joint use of the business's own items for its own purposes, from `effective_from`
-    (default today; never before today: the past stays as it was)."""
+    (default today; never before today: the past stays as it was). `users_ja` and
+    `responsible_ja` are what the notice in Japanese states (none: the English one stands in)."""
     business = await get_business(session, business_code)
     users = require_name(users, field="users", max_length=1000)
     responsible = require_name(responsible, field="responsible", max_length=1000)
+    users_ja = optional_text(users_ja, field="usersJa", max_length=1000)
+    responsible_ja = optional_text(responsible_ja, field="responsibleJa", max_length=1000)
     effective_from = today if effective_from is None else effective_from
     if effective_from < today:
         raise InvalidInput(f"effectiveFrom {effective_from} lies before today ({today})", field="effectiveFrom")
     purposes, items = await resolve_purposes_and_items(session, business.id, purpose_codes, data_item_codes)
-    joint_use = JointUse(business_id=business.id, users=users, responsible=responsible,
-                         effective_from=effective_from)
+    joint_use = JointUse(business_id=business.id, users=users, responsible=responsible, users_ja=users_ja,
+                         responsible_ja=responsible_ja, effective_from=effective_from)
     session.add(joint_use)
     await session.flush()
     session.add_all([JointUsePurpose(joint_use_id=joint_use.id, purpose_id=p.id) for p in purposes])

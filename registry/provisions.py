@@ -50,13 +50,15 @@ PURGE_BATCH = 500  # records read, deleted and audited per round of a purge
 
 async def create_recipient(
     session: AsyncSession, *, actor: str, name: str, country: str, kind: str,
-    foreign_transfer_basis: ForeignTransferBasis | None = None,
+    foreign_transfer_basis: ForeignTransferBasis | None = None, name_ja: str | None = None,
 ) -> ThirdPartyRecipient:
     """A third party personal data may be provided to; its country makes a provision a
     foreign one when outside Japan, which needs a `foreign_transfer_basis` (Art. 28): without
-    one the recipient is excluded from handlings (registry/handling.py)."""
+    one the recipient is excluded from handlings (registry/handling.py). `name_ja` is the name
+    the notice in Japanese states (none: the English one stands in)."""
     recipient = ThirdPartyRecipient(
         name=require_name(name, field="name"),
+        name_ja=optional_text(name_ja, field="nameJa", max_length=200),
         country=require_country(country),
         kind=require_name(kind, field="kind", max_length=100),
         foreign_transfer_basis=foreign_basis(foreign_transfer_basis),
@@ -77,6 +79,7 @@ async def create_recipient(
 
 RECIPIENT_FIELDS = {
     "name": lambda v: require_name(v, field="name"),
+    "name_ja": lambda v: optional_text(v, field="nameJa", max_length=200),
     "country": require_country,
     "kind": lambda v: require_name(v, field="kind", max_length=100),
     "foreign_transfer_basis": foreign_basis,
@@ -85,7 +88,8 @@ RECIPIENT_FIELDS = {
 
 async def update_recipient(session: AsyncSession, *, actor: str, id: int,
                            changes: Mapping[str, Any]) -> ThirdPartyRecipient:
-    """Change a recipient's name, country, kind or Art. 28 basis (null clears it); absent keys stay."""
+    """Change a recipient's name (or its Japanese version), country, kind or Art. 28 basis (null
+    clears the basis or the Japanese name); absent keys stay."""
     unknown = sorted(set(changes) - RECIPIENT_FIELDS.keys())
     if unknown:
         raise InvalidInput(f"cannot change {unknown}", field=unknown[0])
@@ -118,10 +122,12 @@ async def create_provision(
     stated_purpose: str | None = None,
     ppc_notified_on: date | None = None,
     today: date | None = None,
+    stated_purpose_ja: str | None = None,
 ) -> Provision:
     """Which of the business's own purposes and items go to the recipient, and on what
     legal basis (Art. 27: consent, law, or opt-out), from `effective_from`. Given `today` (the
     API's writes), it defaults to today and may not lie before it: the past stays as it was.
+    `stated_purpose` is what it is for in the notice's words; `stated_purpose_ja`, in Japanese.
 
     Opt-out provision (Art. 27(2)) is lawful only once the PPC was notified, on or before the
     provision begins (`ppc_notified_on`), and never of special care-required items: otherwise
@@ -142,6 +148,7 @@ async def create_provision(
         business_id=business.id, recipient_id=recipient.id, legal_basis=legal_basis,
         effective_from=effective_from, effective_until=effective_until, ppc_notified_on=ppc_notified_on,
         stated_purpose=optional_text(stated_purpose, field="statedPurpose", max_length=500),
+        stated_purpose_ja=optional_text(stated_purpose_ja, field="statedPurposeJa", max_length=500),
     )
     session.add(provision)
     await session.flush()

@@ -18,6 +18,8 @@ from schema.enums import (
 )
 
 BASIS = "APPI Art. 28 basis, required when country is not JP: without one the party handles nothing."
+JA = "Its Japanese version, stated by the notice in Japanese (none: the English one stands in)."
+JA_LIST = "Its Japanese version, at most 50 (empty: the English one stands in)."
 
 
 @strawberry.input(description="Narrows `subcontractors`; every field given must match.")
@@ -188,6 +190,14 @@ class UpdateBusinessInput:
     request_procedure: str | None = strawberry.field(default=strawberry.UNSET,
                                                      description="How to make a request, and the fee.")
     security_measures: list[str] | None = strawberry.field(default=strawberry.UNSET, description="At most 50.")
+    name_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA)
+    operator_name_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA)
+    activities_ja: list[str] | None = strawberry.field(default=strawberry.UNSET, description=JA_LIST)
+    address_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA)
+    representative_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA)
+    contact_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA)
+    request_procedure_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA)
+    security_measures_ja: list[str] | None = strawberry.field(default=strawberry.UNSET, description=JA_LIST)
 
 
 @strawberry.input(description="A new purpose of use, numbered after the business's last; its code is unique in the "
@@ -246,6 +256,7 @@ class UpdateDataItemInput:
 @strawberry.input(description="A new third-party recipient (seed section 7).")
 class CreateRecipientInput:
     name: str
+    name_ja: str | None = strawberry.field(default=None, description=JA)
     country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
     kind: str
     foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(default=None, description=BASIS)
@@ -255,6 +266,7 @@ class CreateRecipientInput:
 class UpdateRecipientInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
+    name_ja: str | None = strawberry.field(default=strawberry.UNSET, description=JA + " null clears it.")
     country: str | None = strawberry.UNSET
     kind: str | None = strawberry.UNSET
     foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(default=strawberry.UNSET,
@@ -269,6 +281,7 @@ class CreateProvisionInput:
     purpose_codes: list[str]
     data_item_codes: list[str]
     stated_purpose: str | None = None
+    stated_purpose_ja: str | None = strawberry.field(default=None, description=JA)
     effective_from: date | None = strawberry.field(default=None, description="Default today; never before today.")
     ppc_notified_on: date | None = strawberry.field(
         default=None, description="OPT_OUT: the day the PPC was notified, on or before effectiveFrom (required).")
@@ -287,6 +300,8 @@ class CreateJointUseInput:
     purpose_codes: list[str]
     data_item_codes: list[str]
     responsible: str = strawberry.field(description="Name, address and representative of the person responsible.")
+    users_ja: str | None = strawberry.field(default=None, description=JA)
+    responsible_ja: str | None = strawberry.field(default=None, description=JA)
     effective_from: date | None = strawberry.field(default=None, description="Default today; never before today.")
 
 

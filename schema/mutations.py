@@ -157,7 +157,7 @@ async def write(info: Info, registry_write: Callable[..., Awaitable[Row]], /, **
 def _given(input: Any, *names: str) -> dict[str, Any]:
     """The optional fields the client actually sent, by registry name."""
     sent = {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
-    for name in ("certifications", "activities", "security_measures"):
+    for name in ("certifications", "activities", "security_measures", "activities_ja", "security_measures_ja"):
         if sent.get(name) is not None:
             sent[name] = list(sent[name])
     return sent
@@ -355,7 +355,9 @@ class Mutation:
                                                           "(APPI Art. 32(1)).")
     async def update_business(self, info: Info, input: UpdateBusinessInput) -> BusinessPayload:
         changes = _given(input, "name", "operator_name", "activities", "address", "representative", "contact",
-                         "request_procedure", "security_measures")
+                         "request_procedure", "security_measures", "name_ja", "operator_name_ja", "activities_ja",
+                         "address_ja", "representative_ja", "contact_ja", "request_procedure_ja",
+                         "security_measures_ja")
         try:
             row = await write(info, businesses.update_business, code=input.code, changes=changes)
         except RegistryError as error:
@@ -425,15 +427,16 @@ class Mutation:
                                                           "Japan it needs a foreignTransferBasis (APPI Art. 28).")
     async def create_recipient(self, info: Info, input: CreateRecipientInput) -> RecipientPayload:
         try:
-            row = await write(info, provisions.create_recipient, name=input.name, country=input.country,
-                              kind=input.kind, foreign_transfer_basis=input.foreign_transfer_basis)
+            row = await write(info, provisions.create_recipient, name=input.name, name_ja=input.name_ja,
+                              country=input.country, kind=input.kind,
+                              foreign_transfer_basis=input.foreign_transfer_basis)
         except RegistryError as error:
             return RecipientPayload(errors=user_errors(error))
         return RecipientPayload(recipient=ThirdPartyRecipient.from_row(row))
 
     @strawberry.mutation(extensions=REGISTRY, description="Change a third-party recipient.")
     async def update_recipient(self, info: Info, input: UpdateRecipientInput) -> RecipientPayload:
-        changes = _given(input, "name", "country", "kind", "foreign_transfer_basis")
+        changes = _given(input, "name", "name_ja", "country", "kind", "foreign_transfer_basis")
         try:
             row = await write(info, provisions.update_recipient, id=key(input.id, "ThirdPartyRecipient", "id"),
                               changes=changes)
@@ -451,8 +454,8 @@ class Mutation:
                 recipient_id=key(input.recipient_id, "ThirdPartyRecipient", "recipientId"),
                 legal_basis=input.legal_basis, purpose_codes=list(input.purpose_codes),
                 data_item_codes=list(input.data_item_codes), stated_purpose=input.stated_purpose,
-                effective_from=input.effective_from, ppc_notified_on=input.ppc_notified_on,
-                today=info.context.clock.today(),
+                stated_purpose_ja=input.stated_purpose_ja, effective_from=input.effective_from,
+                ppc_notified_on=input.ppc_notified_on, today=info.context.clock.today(),
             )
         except RegistryError as error:
             return ProvisionPayload(errors=user_errors(error))
@@ -475,9 +478,9 @@ class Mutation:
         try:
             row = await write(
                 info, joint_uses.create_joint_use, business_code=input.business_code, users=input.users,
-                responsible=input.responsible, purpose_codes=list(input.purpose_codes),
-                data_item_codes=list(input.data_item_codes), effective_from=input.effective_from,
-                today=info.context.clock.today(),
+                responsible=input.responsible, users_ja=input.users_ja, responsible_ja=input.responsible_ja,
+                purpose_codes=list(input.purpose_codes), data_item_codes=list(input.data_item_codes),
+                effective_from=input.effective_from, today=info.context.clock.today(),
             )
         except RegistryError as error:
             return JointUsePayload(errors=user_errors(error))

@@ -47,6 +47,13 @@ def _local(info: Info, instant: datetime | None) -> datetime | None:
     return None if instant is None else instant.astimezone(ZoneInfo(info.context.clock.timezone))
 
 
+def _ja(english: str, *, many: bool = False) -> str:
+    """The description of a text's Japanese version, which the notice in Japanese states
+    (DESIGN.md "the notice")."""
+    none = "empty" if many else "null"
+    return f"The Japanese version of {english}, for the notice in Japanese ({none}: {english} stands in)."
+
+
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global ID; stable across restarts.")
@@ -78,6 +85,7 @@ class Purpose(Node):
     code: str
     ordinal: int
     title: str
+    title_ja: str | None = strawberry.field(description=_ja("title"))
     description: str | None
     usable_after_cancellation: bool = strawberry.field(
         description="Still applies after the customer cancels (seed section 5)."
@@ -90,8 +98,9 @@ class Purpose(Node):
     def from_row(cls, row: models.Purpose) -> "Purpose":
         return cls(
             id=ids.encode("Purpose", row.id), code=row.code, ordinal=row.ordinal, title=row.title,
-            description=row.description, usable_after_cancellation=row.usable_after_cancellation,
-            data_use=row.data_use, effective_from=row.effective_from, retired_on=row.effective_until,
+            title_ja=row.title_ja, description=row.description,
+            usable_after_cancellation=row.usable_after_cancellation, data_use=row.data_use,
+            effective_from=row.effective_from, retired_on=row.effective_until,
         )
 
 
@@ -99,6 +108,7 @@ class Purpose(Node):
 class DataItem(Node):
     code: str
     name: str
+    name_ja: str | None = strawberry.field(description=_ja("name"))
     category: str | None = strawberry.field(description="fideslang data category key, e.g. user.financial.credit_card.")
     sensitivity: Sensitivity
     voluntary: bool = strawberry.field(description="A voluntary entry (seed section 11): held only when given.")
@@ -109,8 +119,9 @@ class DataItem(Node):
     @classmethod
     def from_row(cls, row: models.DataItem) -> "DataItem":
         return cls(
-            id=ids.encode("DataItem", row.id), code=row.code, name=row.name, category=row.category,
-            sensitivity=row.sensitivity, voluntary=row.voluntary, property_damage_risk=row.property_damage_risk,
+            id=ids.encode("DataItem", row.id), code=row.code, name=row.name, name_ja=row.name_ja,
+            category=row.category, sensitivity=row.sensitivity, voluntary=row.voluntary,
+            property_damage_risk=row.property_damage_risk,
         )
 
 
@@ -135,6 +146,14 @@ class Business(Node, Party):
         description="How to make a request, and the fee (Art. 32(1)(iii), Art. 38).")
     security_measures: list[str] = strawberry.field(
         description="The security control measures taken (Art. 32(1)(iv)).")
+    name_ja: str | None = strawberry.field(description=_ja("name"))
+    operator_name_ja: str | None = strawberry.field(description=_ja("operatorName"))
+    activities_ja: list[str] = strawberry.field(description=_ja("activities", many=True))
+    address_ja: str | None = strawberry.field(description=_ja("address"))
+    representative_ja: str | None = strawberry.field(description=_ja("representative"))
+    contact_ja: str | None = strawberry.field(description=_ja("contact"))
+    request_procedure_ja: str | None = strawberry.field(description=_ja("requestProcedure"))
+    security_measures_ja: list[str] = strawberry.field(description=_ja("securityMeasures", many=True))
     _row: Private[models.Business]
 
     @classmethod
@@ -143,7 +162,11 @@ class Business(Node, Party):
             id=ids.encode("Business", row.id), code=row.code, name=row.name,
             operator_name=row.operator_name, country=row.country, activities=list(row.activities),
             address=row.address, representative=row.representative, contact=row.contact,
-            request_procedure=row.request_procedure, security_measures=list(row.security_measures), _row=row,
+            request_procedure=row.request_procedure, security_measures=list(row.security_measures),
+            name_ja=row.name_ja, operator_name_ja=row.operator_name_ja, activities_ja=list(row.activities_ja),
+            address_ja=row.address_ja, representative_ja=row.representative_ja, contact_ja=row.contact_ja,
+            request_procedure_ja=row.request_procedure_ja, security_measures_ja=list(row.security_measures_ja),
+            _row=row,
         )
 
     @strawberry.field(description="Its purposes of use, in order; retired ones (retired before today) only with "
@@ -169,6 +192,8 @@ class JointUse(Node):
     users: str = strawberry.field(description="The scope of the joint users.")
     responsible: str = strawberry.field(
         description="Name, address and representative of the person responsible for the data.")
+    users_ja: str | None = strawberry.field(description=_ja("users"))
+    responsible_ja: str | None = strawberry.field(description=_ja("responsible"))
     effective_from: date
     effective_until: date | None = strawberry.field(description="Its last day: ending it closes its period; it stays "
                                                                 "for the past.")
@@ -177,7 +202,8 @@ class JointUse(Node):
     @classmethod
     def from_row(cls, row: models.JointUse) -> "JointUse":
         return cls(id=ids.encode("JointUse", row.id), users=row.users, responsible=row.responsible,
-                   effective_from=row.effective_from, effective_until=row.effective_until, _row=row)
+                   users_ja=row.users_ja, responsible_ja=row.responsible_ja, effective_from=row.effective_from,
+                   effective_until=row.effective_until, _row=row)
 
     @strawberry.field
     @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
@@ -401,6 +427,7 @@ class Contract(Node):
 
 @strawberry.type(description="A recipient of personal data provided by the business (seed section 7).")
 class ThirdPartyRecipient(Node, Party):
+    name_ja: str | None = strawberry.field(description=_ja("name"))
     kind: str
     foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(
         description="Its APPI Art. 28 basis; required when country is not JP, else it receives nothing.")
@@ -408,8 +435,8 @@ class ThirdPartyRecipient(Node, Party):
 
     @classmethod
     def from_row(cls, row: models.ThirdPartyRecipient) -> "ThirdPartyRecipient":
-        return cls(id=ids.encode("ThirdPartyRecipient", row.id), name=row.name, country=row.country,
-                   kind=row.kind, foreign_transfer_basis=row.foreign_transfer_basis, _row=row)
+        return cls(id=ids.encode("ThirdPartyRecipient", row.id), name=row.name, name_ja=row.name_ja,
+                   country=row.country, kind=row.kind, foreign_transfer_basis=row.foreign_transfer_basis, _row=row)
 
     @strawberry.field
     @batched("provisions_of_recipient", lambda rows: [Provision.from_row(r) for r in rows])
@@ -421,6 +448,7 @@ class ThirdPartyRecipient(Node, Party):
 class Provision(Node):
     legal_basis: LegalBasis
     stated_purpose: str | None = strawberry.field(description="What it is for, in the notice's words (seed section 7).")
+    stated_purpose_ja: str | None = strawberry.field(description=_ja("statedPurpose"))
     effective_from: date
     effective_until: date | None = strawberry.field(description="Its last day; null while it goes on.")
     ppc_notified_on: date | None = strawberry.field(
@@ -430,8 +458,8 @@ class Provision(Node):
     @classmethod
     def from_row(cls, row: models.Provision) -> "Provision":
         return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, stated_purpose=row.stated_purpose,
-                   effective_from=row.effective_from, effective_until=row.effective_until,
-                   ppc_notified_on=row.ppc_notified_on, _row=row)
+                   stated_purpose_ja=row.stated_purpose_ja, effective_from=row.effective_from,
+                   effective_until=row.effective_until, ppc_notified_on=row.ppc_notified_on, _row=row)
 
     @strawberry.field(description="In effect today (its period holds today).")
     def active(self, info: Info) -> bool:

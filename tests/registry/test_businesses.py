@@ -55,6 +55,8 @@ async def test_creating_a_business_records_one_audit_event(session):
         ("operatorName", {"operator_name": ""}),
         ("country", {"country": "JPN"}),
         ("activities", {"activities": [""]}),
+        ("addressJa", {"address_ja": "所" * 501}),  # the other facts are checked as update_business checks them
+        ("securityMeasuresJa", {"security_measures_ja": ["措置"] * 51}),
     ],
 )
 async def test_a_malformed_business_is_invalid_input_and_nothing_is_written(session, field, overrides):
