@@ -152,11 +152,11 @@ class _Words:
         return format_date(day, format="long", locale=self._locale)
 
     def and_(self, words: list[str]) -> str:
-        """`a, b and c` (`a、b及びc`)."""
+        """`a, b and c` (`a、bおよびc`)."""
         if len(words) == 1:
             return words[0]
         if self.lang == "ja":
-            return f"{'、'.join(words[:-1])}及び{words[-1]}"
+            return f"{'、'.join(words[:-1])}および{words[-1]}"
         return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
