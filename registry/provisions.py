@@ -123,11 +123,15 @@ async def create_provision(
     ppc_notified_on: date | None = None,
     today: date | None = None,
     stated_purpose_ja: str | None = None,
+    method: str | None = None,
+    method_ja: str | None = None,
 ) -> Provision:
     """Which of the business's own purposes and items go to the recipient, and on what
     legal basis (Art. 27: consent, law, or opt-out), from `effective_from`. Given `today` (the
     API's writes), it defaults to today and may not lie before it: the past stays as it was.
-    `stated_purpose` is what it is for in the notice's words; `stated_purpose_ja`, in Japanese.
+    `stated_purpose` is what it is for in the notice's words; `stated_purpose_ja`, in Japanese;
+    `method` (and `method_ja`) how the data goes (by file transfer, on paper...), which the notice
+    states for an opt-out provision (Art. 27(2)(v)).
 
     Opt-out provision (Art. 27(2)) is lawful only once the PPC was notified, on or before the
     provision begins (`ppc_notified_on`), and never of special care-required items: otherwise
@@ -149,6 +153,8 @@ async def create_provision(
         effective_from=effective_from, effective_until=effective_until, ppc_notified_on=ppc_notified_on,
         stated_purpose=optional_text(stated_purpose, field="statedPurpose", max_length=500),
         stated_purpose_ja=optional_text(stated_purpose_ja, field="statedPurposeJa", max_length=500),
+        method=optional_text(method, field="method", max_length=500),
+        method_ja=optional_text(method_ja, field="methodJa", max_length=500),
     )
     session.add(provision)
     await session.flush()

@@ -282,6 +282,10 @@ class CreateProvisionInput:
     data_item_codes: list[str]
     stated_purpose: str | None = None
     stated_purpose_ja: str | None = strawberry.field(default=None, description=JA)
+    method: str | None = strawberry.field(
+        default=None, description="How the data is provided (by file transfer, on paper...); the notice states it "
+                                  "for an OPT_OUT provision (APPI Art. 27(2)(v)).")
+    method_ja: str | None = strawberry.field(default=None, description=JA)
     effective_from: date | None = strawberry.field(default=None, description="Default today; never before today.")
     ppc_notified_on: date | None = strawberry.field(
         default=None, description="OPT_OUT: the day the PPC was notified, on or before effectiveFrom (required).")

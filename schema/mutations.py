@@ -454,7 +454,8 @@ class Mutation:
                 recipient_id=key(input.recipient_id, "ThirdPartyRecipient", "recipientId"),
                 legal_basis=input.legal_basis, purpose_codes=list(input.purpose_codes),
                 data_item_codes=list(input.data_item_codes), stated_purpose=input.stated_purpose,
-                stated_purpose_ja=input.stated_purpose_ja, effective_from=input.effective_from,
+                stated_purpose_ja=input.stated_purpose_ja, method=input.method, method_ja=input.method_ja,
+                effective_from=input.effective_from,
                 ppc_notified_on=input.ppc_notified_on, today=info.context.clock.today(),
             )
         except RegistryError as error:

@@ -449,6 +449,9 @@ class Provision(Node):
     legal_basis: LegalBasis
     stated_purpose: str | None = strawberry.field(description="What it is for, in the notice's words (seed section 7).")
     stated_purpose_ja: str | None = strawberry.field(description=_ja("statedPurpose"))
+    method: str | None = strawberry.field(
+        description="How the data is provided; the notice states it for an OPT_OUT provision (APPI Art. 27(2)(v)).")
+    method_ja: str | None = strawberry.field(description=_ja("method"))
     effective_from: date
     effective_until: date | None = strawberry.field(description="Its last day; null while it goes on.")
     ppc_notified_on: date | None = strawberry.field(
@@ -458,7 +461,8 @@ class Provision(Node):
     @classmethod
     def from_row(cls, row: models.Provision) -> "Provision":
         return cls(id=ids.encode("Provision", row.id), legal_basis=row.legal_basis, stated_purpose=row.stated_purpose,
-                   stated_purpose_ja=row.stated_purpose_ja, effective_from=row.effective_from,
+                   stated_purpose_ja=row.stated_purpose_ja, method=row.method, method_ja=row.method_ja,
+                   effective_from=row.effective_from,
                    effective_until=row.effective_until, ppc_notified_on=row.ppc_notified_on, _row=row)
 
     @strawberry.field(description="In effect today (its period holds today).")

@@ -121,3 +121,29 @@ async def test_english_is_the_default_and_every_role_reads_both(api):
 async def test_an_unknown_language_is_a_validation_error(api):
     body = await api.gql('{ privacyNotice(businessCode: "loveinn-japan", lang: FR) }')
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+OPT_OUT = """mutation ($r: ID!) { createProvision(input: {businessCode: "loveinn-japan", recipientId: $r,
+  legalBasis: OPT_OUT, purposeCodes: ["P2"], dataItemCodes: ["name", "email"], ppcNotifiedOn: "2026-11-02",
+  method: "By encrypted file transfer", methodJa: "暗号化したファイルの送信により"})
+  { provision { method methodJa ppcNotifiedOn } errors { code field message } } }"""
+
+
+async def test_an_opt_out_provision_written_through_the_api_is_stated_in_both_languages(api):
+    recipient = (await api.data(
+        'mutation { createRecipient(input: {name: "Tokyo Mailing Lists", nameJa: "東京メーリングリスト株式会社", '
+        'country: "JP", kind: "list broker"}) { recipient { id } errors { code } } }', role=Role.PRIVACY_OFFICER,
+    ))["createRecipient"]["recipient"]
+    created = (await api.data(OPT_OUT, {"r": recipient["id"]}, role=Role.PRIVACY_OFFICER))["createProvision"]
+    assert created == {"provision": {"method": "By encrypted file transfer", "methodJa": "暗号化したファイルの送信により",
+                                     "ppcNotifiedOn": "2026-11-02"}, "errors": []}
+    english, japanese = sections(await _notice(api))[7], sections(await _notice(api, "JA"))[7]
+    assert ("composed of Name and Email address to Tokyo Mailing Lists, only for the purposes of use 2 (For the "
+            "notifications and introductions of products and services in this business), under the opt-out procedure "
+            "notified to the Personal Information Protection Commission.\n\n- Method of provision: By encrypted file "
+            "transfer\n- On the customer's request the Company stops providing the customer's personal information to "
+            "this third party; please ask at the desk in section 12.\n- Notified to the Personal Information "
+            "Protection Commission on November 2, 2026.") in english
+    assert "氏名およびメールアドレスからなる個人情報を" in japanese and "東京メーリングリスト株式会社に提供します" in japanese
+    assert "- 提供の方法：暗号化したファイルの送信により" in japanese and "2026年11月2日に個人情報保護委員会へ届け出ています" in japanese
+    assert english_left(japanese) == []
