@@ -17,7 +17,7 @@ from schema.enums import Language, NoticeFormat
 
 @strawberry.type(description="A published notice's text in one language.")
 class NoticeText:
-    lang: Language
+    lang: Language = strawberry.field(description="The language of the text.")
     content_hash: str = strawberry.field(description="The SHA-256 of the Markdown text, in hex: what identifies "
                                                      "the text.")
     _business_code: Private[str]
