@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.auth import Authenticator
@@ -16,13 +16,12 @@ from gateway.edge import Edge
 from gateway.graphql_view import GraphQLView
 from gateway.limits import RateLimiter
 from gateway.memory import LargeBodies, return_large_blocks, tune_garbage_collector
+from gateway.notices import notice_routes
 from gateway.observability import Metrics, OperationFacts, configure_logging, metrics_endpoint
 from gateway.web import web_routes
 from gateway.settings import Settings, load_settings
-from registry import notice
 from registry.clock import Clock
 from registry.db import Database
-from registry.errors import NotFound
 from registry.handling import BusinessContexts
 from schema import Limits, build_schema
 from schema.cache import ResponseCache
@@ -76,14 +75,6 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": type(error).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    async def published_notice(request: Request):
-        async with database.session() as session:
-            try:
-                page = await notice.render_notice(session, request.path_params["code"], fmt="html")
-            except NotFound as error:
-                return PlainTextResponse(error.message, status_code=404)
-        return HTMLResponse(page)
-
     @asynccontextmanager
     async def lifespan(app):
         tune_garbage_collector()
@@ -97,7 +88,7 @@ def create_app(
             Route("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/notice/{code}", published_notice),
+            *notice_routes(database),
             Route("/metrics", metrics_endpoint(metrics)),
             *web_routes(),
         ],

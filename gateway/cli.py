@@ -27,6 +27,7 @@ from registry.errors import NotFound, RegistryError
 
 T = TypeVar("T")
 PURGE_ACTOR = "pi-gateway purge-records"  # the audit actor of a purge run from the shell
+PUBLISH_ACTOR = "pi-gateway notice --publish"  # the audit actor of a notice published from the shell
 
 app = typer.Typer(
     help="pi-gateway: who handles which personal data of which customer, for what, and on what footing.",
@@ -40,6 +41,11 @@ app.add_typer(token_app, name="token")
 class NoticeFormat(StrEnum):
     markdown = "markdown"
     html = "html"
+
+
+class NoticeLanguage(StrEnum):  # registry.notice.LANGUAGES
+    en = "en"
+    ja = "ja"
 
 
 # --- plumbing -------------------------------------------------------------------------
@@ -212,13 +218,35 @@ def token_revoke(id: Annotated[int, typer.Argument(help="The token's id (see `to
 def notice(
     code: Annotated[str, typer.Argument(help="The business's code.")],
     format: Annotated[NoticeFormat, typer.Option("--format", help="Output format.")] = NoticeFormat.markdown,
+    lang: Annotated[NoticeLanguage, typer.Option("--lang", help="Language.")] = NoticeLanguage.en,
+    publish: Annotated[bool, typer.Option(
+        "--publish", help="Publish it instead, in every language, as the next version (nothing new when "
+        "unchanged); print the version, date and content hash of each language.")] = False,
 ) -> None:
-    """Print a business's privacy notice."""
+    """Print a business's privacy notice as it reads now, or publish it (--publish)."""
     from registry.notice import render_notice
 
     config = settings()
     require_schema(config)
-    typer.echo(in_session(config, lambda session: render_notice(session, code, fmt=format.value)))
+    if publish:
+        publish_notice(config, code)
+        return
+    typer.echo(in_session(config, lambda session: render_notice(session, code, fmt=format.value, lang=lang.value)))
+
+
+def publish_notice(config: Settings, code: str) -> None:
+    """One line per language: `version N  YYYY-MM-DD  LANG  SHA-256`; stderr says when the
+    notice was unchanged and the latest version stands."""
+    from registry.notice_versions import publish
+
+    today = clock_of(config).today()
+    published = in_session(config, lambda session: publish(
+        session, actor=PUBLISH_ACTOR, business_code=code, today=today), write=True)
+    publication = published.publication
+    if not published.created:
+        typer.echo(f"unchanged since version {publication.version}: nothing published", err=True)
+    for lang, digest in publication.content_hashes.items():
+        typer.echo(f"version {publication.version}  {publication.published_on.isoformat()}  {lang}  {digest}")
 
 
 DateOption = Annotated[

@@ -176,10 +176,19 @@ def request_id(sent: str | None) -> str:
     return sent if sent and _SANE_REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
 
 
+def path_label(path: str) -> str:
+    """The path as a metric label: the route, never what a client put in the path."""
+    if path in KNOWN_PATHS:
+        return path
+    if path.startswith("/notice/"):
+        return "/notice/{code}/versions" if path.count("/") == 3 and path.endswith("/versions") else "/notice/{code}"
+    return "(other)"
+
+
 def record_request(metrics: Metrics, *, method: str, path: str, status: int, seconds: float, state: dict) -> None:
     """A finished request's metrics and its log line; `state` is what the request noted on the
     way (its request ID, caller, operation and error codes)."""
-    path = path if path in KNOWN_PATHS else "/notice/{code}" if path.startswith("/notice/") else "(other)"
+    path = path_label(path)
     operation = metrics.operation_label(state.get("operation_name"))
     caller = state.get("caller")
     codes = state.get("error_codes", ())

@@ -313,3 +313,8 @@ class CreateJointUseInput:
 class EndJointUseInput:
     id: strawberry.ID
     effective_until: date = strawberry.field(description="Its last day in effect; never before yesterday.")
+
+
+@strawberry.input(description="Which business's privacy notice to publish.")
+class PublishNoticeInput:
+    business_code: str

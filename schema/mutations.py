@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from registry import businesses, contracts, customers, joint_uses, provisions, requests, subcontractors
+from registry import businesses, contracts, customers, joint_uses, notice_versions, provisions, requests, subcontractors
 from registry.access import Capability
 from registry.errors import NotFound, RegistryError
 from schema import ids
@@ -28,6 +28,7 @@ from schema.inputs import (
     CreateSubcontractorInput,
     EndJointUseInput,
     EndProvisionInput,
+    PublishNoticeInput,
     RecordAssessmentInput,
     RecordDataReturnInput,
     RecordProvisionInput,
@@ -43,6 +44,7 @@ from schema.inputs import (
     UpdateRecipientInput,
     UpdateSubcontractorInput,
 )
+from schema.notices import NoticeVersion
 from schema.permissions import deny
 from schema.types import (
     Business,
@@ -134,6 +136,14 @@ class ProvisionPayload:
 @strawberry.type(description="The joint use written, or why nothing was written.")
 class JointUsePayload:
     joint_use: JointUse | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The notice's latest version, or why nothing was published.")
+class NoticeVersionPayload:
+    notice_version: NoticeVersion | None = None
+    created: bool = strawberry.field(default=False, description="Whether this call stored the version; false when "
+                                     "the notice read as its latest version, which is returned instead.")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -496,3 +506,16 @@ class Mutation:
         except RegistryError as error:
             return JointUsePayload(errors=user_errors(error))
         return JointUsePayload(joint_use=JointUse.from_row(row))
+
+    @strawberry.mutation(extensions=REGISTRY, description="Publish the privacy notice as it reads now, in every "
+                         "language, as the business's next version, dated today. When it reads as the latest version "
+                         "in every language, nothing is stored and that version is returned (created: false).")
+    async def publish_notice(self, info: Info, input: PublishNoticeInput) -> NoticeVersionPayload:
+        try:
+            published = await write(info, notice_versions.publish, business_code=input.business_code,
+                                    today=info.context.clock.today())
+        except RegistryError as error:
+            return NoticeVersionPayload(errors=user_errors(error))
+        return NoticeVersionPayload(
+            notice_version=NoticeVersion.from_publication(input.business_code, published.publication),
+            created=published.created)

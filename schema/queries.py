@@ -5,7 +5,7 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
-from registry import breach, businesses, customers, findings, notice, provisions, subcontractors
+from registry import breach, businesses, customers, findings, notice, notice_versions, provisions, subcontractors
 from registry.access import Capability
 from registry.errors import NotFound, RegistryError
 from registry.lookup import rows_by_ids
@@ -13,6 +13,7 @@ from schema import ids
 from schema.enums import BreachCause, Language, NoticeFormat
 from schema.errors import bad_argument
 from schema.inputs import CustomerFilter, SubcontractorFilter
+from schema.notices import NoticeVersion
 from schema.pagination import audit_page, page_args
 from schema.records import ProvisionRecordConnection, ProvisionRecordFilter
 from schema.permissions import deny
@@ -181,6 +182,15 @@ class Query:
             return await info.context.run(notice.render_notice, business_code, fmt=fmt, lang=language)
         except NotFound as error:
             raise _refuse(error) from error
+
+    @strawberry.field(description="The business's published notice versions, newest first: what customers were "
+                                  "told, and from when.", extensions=READ)
+    async def notice_versions(self, info: Info, business_code: str) -> list[NoticeVersion]:
+        try:
+            published = await info.context.run(notice_versions.versions, business_code)
+        except NotFound as error:
+            raise _refuse(error) from error
+        return [NoticeVersion.from_publication(business_code, p) for p in published]
 
     @strawberry.field(description="The audit trail, newest first.", extensions=deny(Capability.READ_AUDIT))
     async def audit_events(self, info: Info, first: int | None = 50, after: str | None = None) -> AuditEventConnection:

@@ -4,16 +4,20 @@ These tests are synchronous: each command runs its own event loop, as it does in
 """
 
 import asyncio
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
-from gateway.cli import app
-from registry import migrate
+from gateway.cli import NoticeLanguage, app
+from registry import migrate, notice_versions
 from registry.db import Database
 from registry.enums import Role
 from registry.enums import AssessmentResult
+from registry.models import AuditEvent
+from registry.notice import LANGUAGES
 from registry.tokens import authenticate
 from tests import factories
 
@@ -197,6 +201,47 @@ def test_notice_prints_the_business_notice_in_markdown_or_html(database_url):
     html = invoke("notice", "loveinn-japan", "--format", "html")
     assert html.exit_code == 0, html.output
     assert html.stdout.lower().startswith("<!doctype html>")
+
+
+def test_notice_lang_ja_prints_the_japanese_notice(database_url):
+    invoke("seed", "--demo")
+    page = invoke("notice", "loveinn-japan", "--lang", "ja", "--format", "html")
+    assert page.exit_code == 0, page.output
+    assert '<html lang="ja">' in page.stdout
+    japanese, english = invoke("notice", "loveinn-japan", "--lang", "ja"), invoke("notice", "loveinn-japan")
+    assert japanese.exit_code == 0 and japanese.stdout != english.stdout
+
+
+def test_notice_lang_accepts_only_the_notice_languages(database_url):
+    invoke("migrate")
+    result = invoke("notice", "loveinn-japan", "--lang", "fr")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert [lang.value for lang in NoticeLanguage] == list(LANGUAGES)
+
+
+def test_notice_publish_prints_the_version_date_and_hash_of_each_language_and_is_idempotent(database_url):
+    invoke("seed", "--demo")
+    first = invoke("notice", "loveinn-japan", "--publish")
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert [line.split()[3] for line in lines] == ["en", "ja"]
+    assert all(re.fullmatch(r"version 1  \d{4}-\d{2}-\d{2}  (en|ja)  [0-9a-f]{64}", line) for line in lines), lines
+    again = invoke("notice", "loveinn-japan", "--publish")
+    assert (again.exit_code, again.stdout) == (0, first.stdout)
+    assert "unchanged since version 1" in again.stderr
+
+    async def versions_and_actor(session):
+        [event] = (await session.exec(select(AuditEvent).where(AuditEvent.action == "notice.publish"))).all()
+        return [p.version for p in await notice_versions.versions(session, "loveinn-japan")], event.actor
+
+    assert run_in_session(database_url, versions_and_actor) == ([1], "pi-gateway notice --publish")
+
+
+def test_notice_publish_of_an_unknown_business_fails_with_a_message(database_url):
+    invoke("migrate")
+    result = invoke("notice", "no-such-business", "--publish")
+    assert result.exit_code == 1
+    assert "no-such-business" in result.stderr and result.stdout == ""
 
 
 def test_notice_of_an_unknown_business_fails_with_a_message(database_url):

@@ -62,6 +62,7 @@ MUTATIONS: dict[str, tuple[Capability, dict]] = {
         "businessCode": "loveinn-japan", "users": "ALMEX group companies", "purposeCodes": ["P1"],
         "dataItemCodes": ["name"], "responsible": "ALMEX Inc."}),
     "endJointUse": (Capability.WRITE_REGISTRY, {"id": encode("JointUse", 1), "effectiveUntil": "2026-12-31"}),
+    "publishNotice": (Capability.WRITE_REGISTRY, {"businessCode": "loveinn-japan"}),
 }
 
 # field guarded by a capability some role lacks -> that capability
