@@ -91,6 +91,34 @@ async def versions(session: AsyncSession, business_code: str) -> list[Publicatio
     return [_publication(found) for found in by_version.values()]
 
 
+async def in_force(session: AsyncSession, keys: list[tuple[int, date]]) -> dict[tuple[int, date], Publication]:
+    """For each (business id, day), the version customers were told that day: the latest
+    published on or before it (on the day of a publication, the new one). A key with nothing
+    published by then is absent. One read for every key (a business has few versions)."""
+    table = NoticeVersion.__table__.c
+    rows = (await session.exec(
+        sa.select(table.business_id, table.version, table.lang, table.published_on, table.published_at,
+                  table.content_hash)
+        .where(table.business_id.in_({business_id for business_id, _ in keys}))
+        .order_by(table.business_id, table.version, table.id))).all()
+    by_business: dict[int, dict[int, list]] = {}
+    for row in rows:
+        by_business.setdefault(row.business_id, {}).setdefault(row.version, []).append(row)
+    found = {}
+    for business_id, day in keys:
+        then = [texts for texts in by_business.get(business_id, {}).values() if texts[0].published_on <= day]
+        if then:
+            found[(business_id, day)] = _publication(then[-1])
+    return found
+
+
+async def version_in_force(session: AsyncSession, business_code: str, day: date) -> list[Publication]:
+    """The version in force on `day` (`in_force`) by the business's code, as a list of none or one."""
+    business = await get_business(session, business_code)
+    found = await in_force(session, [(business.id, day)])
+    return [found[(business.id, day)]] if (business.id, day) in found else []
+
+
 async def get(session: AsyncSession, business_code: str, version: int, lang: str) -> NoticeVersion:
     """The text of one published version in `lang`."""
     business = await get_business(session, business_code)

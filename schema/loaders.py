@@ -18,6 +18,7 @@ from registry import (
     customers,
     joint_uses,
     models,
+    notice_versions,
     provisions,
     requests,
     subcontractors,
@@ -188,6 +189,11 @@ class Loaders:
     def held_items(self) -> DataLoader:
         """Keyed by (customer id, day)."""
         return self._many(_by_day(customers.held_items))
+
+    @cached_property
+    def notice_in_force(self) -> DataLoader:
+        """Keyed by (business id, day): the published notice version of that day, or None."""
+        return _batched(self._context, notice_versions.in_force)
 
     @cached_property
     def item_history(self) -> DataLoader:

@@ -184,10 +184,14 @@ class Query:
             raise _refuse(error) from error
 
     @strawberry.field(description="The business's published notice versions, newest first: what customers were "
-                                  "told, and from when.", extensions=READ)
-    async def notice_versions(self, info: Info, business_code: str) -> list[NoticeVersion]:
+                                  "told, and from when. With asOf, only the version in force that day (the latest "
+                                  "published on or before it), or none.", extensions=READ)
+    async def notice_versions(self, info: Info, business_code: str, as_of: date | None = None) -> list[NoticeVersion]:
         try:
-            published = await info.context.run(notice_versions.versions, business_code)
+            if as_of is None:
+                published = await info.context.run(notice_versions.versions, business_code)
+            else:
+                published = await info.context.run(notice_versions.version_in_force, business_code, as_of)
         except NotFound as error:
             raise _refuse(error) from error
         return [NoticeVersion.from_publication(business_code, p) for p in published]

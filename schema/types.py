@@ -39,6 +39,7 @@ from schema.enums import (
     Severity,
 )
 from schema.execution.batching import batched, batched_by_default, shared
+from schema.notices import NoticeVersion
 from schema.permissions import deny, hide
 
 
@@ -644,6 +645,17 @@ class Customer(Node):
     @strawberry.field
     @batched("business", lambda row: Business.from_row(row), key=lambda obj: obj._row.business_id)
     async def business(self, info: Info) -> Business: ...
+
+    @strawberry.field(description="The published notice in force on registeredOn (the latest version published on "
+                                  "or before it): what the customer was told when registering. Null when none "
+                                  "was published by then.")
+    async def notice_at_registration(self, info: Info) -> NoticeVersion | None:
+        row = self._row
+        publication = await info.context.loaders.notice_in_force.load((row.business_id, row.registered_on))
+        if publication is None:
+            return None
+        business = await info.context.loaders.business.load(row.business_id)
+        return NoticeVersion.from_publication(business.code, publication)
 
     @strawberry.field(description="The items held for this customer on asOf (default today).")
     async def data_items(self, info: Info, as_of: date | None = None) -> list[DataItem]:

@@ -80,3 +80,32 @@ async def test_publishing_the_notice_of_an_unknown_business_is_not_found_and_sto
 async def test_every_role_reads_the_published_versions(api, role):
     await publish(api)
     assert [v["version"] for v in await versions(api, role=role)] == [1]
+
+
+REGISTER = """mutation ($ref: String!) { registerCustomer(input: {businessCode: "loveinn-japan", externalRef: $ref,
+  dataItemCodes: ["name"]}) { customer { id } errors { code } } }"""
+TOLD = """{ customers(first: 50) { edges { node { externalRef registeredOn
+  noticeAtRegistration { version publishedOn texts { lang contentHash } } } } } }"""
+
+
+async def test_what_each_customer_was_told_when_registering(api):
+    first = (await publish(api))["noticeVersion"]
+    await api.data(UPDATE_NAME, {"name": "Loveinn Japan 2"}, role=OFFICER)
+    second = (await publish(api))["noticeVersion"]
+    await api.data(REGISTER, {"ref": "LIJ-NEW"}, role=OFFICER)
+    told = {e["node"]["externalRef"]: e["node"] for e in (await api.data(TOLD))["customers"]["edges"]}
+    # the demo's customers registered before anything was published; one registering today was
+    # told the latest version of the day
+    assert {ref: c["noticeAtRegistration"] for ref, c in told.items() if ref != "LIJ-NEW"} == {
+        ref: None for ref in told if ref != "LIJ-NEW"}
+    second.pop("publishedAt")
+    assert told["LIJ-NEW"]["noticeAtRegistration"] == second and second["version"] == first["version"] + 1
+
+
+async def test_the_version_in_force_on_a_day(api):
+    assert (await api.data('{ noticeVersions(businessCode: "loveinn-japan", asOf: "2026-11-25") { version } }')
+            )["noticeVersions"] == []
+    await publish(api)
+    for day, expected in (("2026-11-24", []), ("2026-11-25", [{"version": 1}]), ("2027-01-01", [{"version": 1}])):
+        query = '{ noticeVersions(businessCode: "loveinn-japan", asOf: "%s") { version } }' % day
+        assert (await api.data(query))["noticeVersions"] == expected, day
