@@ -18,6 +18,9 @@ seed §8, §10) and recording third-party provision (Art. 29, seed §7).
               ASSESSMENT_OVERDUE               the latest assessment's next due date has passed
               PROVISION_WITHOUT_RECORDS        an active provision with no Art. 29 record (none
                                                for a LAW basis: Art. 29(1) proviso)
+              NOTICE_OUTDATED                  the latest published notice no longer reads as the
+                                               registry does today, in some language (Art. 32)
+    INFO      NOTICE_NOT_PUBLISHED             the business never published its notice
 """
 
 from collections import defaultdict
@@ -32,6 +35,8 @@ from registry.contract_status import effective_status
 from registry.enums import AssessmentResult, ContractClause, ContractStatus, LegalBasis, RequestStatus, Severity
 from registry.errors import NotFound
 from registry.handling import HOME_COUNTRY, lacks_foreign_basis
+from registry.notice import LANGUAGES, render_notice
+from registry.notice_versions import content_hash, in_force
 from registry.periods import in_effect, not_ended_by
 from registry.models import (
     Assessment, Business, Contract, Customer, DataItem, DataSubjectRequest, Entrustment,
@@ -68,7 +73,8 @@ class _Registry:
 async def compliance_findings(session: AsyncSession, *, today: date,
                               business_code: str | None = None) -> list[Finding]:
     """Every finding for one business (or all), most severe first, then by code."""
-    registry = await _load(session, await _scope(session, business_code), today)
+    scope = await _scope(session, business_code)
+    registry = await _load(session, scope, today)
     findings = [
         *_contract_findings(registry, today),
         *_assessment_findings(registry, today),
@@ -77,6 +83,7 @@ async def compliance_findings(session: AsyncSession, *, today: date,
         *_request_findings(registry, today),
         *_provision_findings(registry),
         *_foreign_transfer_findings(registry, today),
+        *await _notice_findings(session, scope, today),
     ]
     return sorted(findings, key=lambda f: (_SEVERITY_RANK[f.severity], f.code))
 
@@ -265,3 +272,26 @@ def _foreign_transfer_findings(registry: _Registry, today: date) -> list[Finding
             "equivalent measures, or the country's PPC designation; until then it may receive nothing."))
         for party in parties if lacks_foreign_basis(party)
     ]
+
+
+async def _notice_findings(session: AsyncSession, scope, today: date) -> list[Finding]:
+    """Whether each business's published notice still says what the registry says (the
+    notice as it reads now, rendered in every language, against the hashes of the latest
+    version)."""
+    businesses = await _all(session, select(Business).where(Business.id.in_(scope)).order_by(Business.id))
+    published = await in_force(session, [(b.id, today) for b in businesses])
+    findings = []
+    for business in businesses:
+        latest = published.get((business.id, today))
+        if latest is None:
+            findings.append(Finding("NOTICE_NOT_PUBLISHED", Severity.INFO, business, (
+                f"{business.name} has never published its privacy notice: publish it (publishNotice, or "
+                f"pi-gateway notice {business.code} --publish) so what customers are told is kept")))
+            continue
+        stale = [lang for lang in LANGUAGES if latest.content_hashes.get(lang) != content_hash(
+            await render_notice(session, business.code, lang=lang))]
+        if stale:
+            findings.append(Finding("NOTICE_OUTDATED", Severity.WARNING, business, (
+                f"The published notice of {business.name} (version {latest.version} of {latest.published_on}) no "
+                f"longer states the registry ({', '.join(stale)}): publish it again")))
+    return findings

@@ -703,7 +703,7 @@ class Customer(Node):
 class Finding:
     code: str = strawberry.field(description="Stable code, e.g. CONTRACT_EXPIRING_SOON, ASSESSMENT_OVERDUE.")
     severity: Severity
-    subject: Node | None = strawberry.field(description="The contract, subcontractor, request or provision concerned.")
+    subject: Node | None = strawberry.field(description="The contract, subcontractor, request, provision or business concerned.")
     message: str = strawberry.field(description="What is wrong and what to do.")
 
 

@@ -275,6 +275,8 @@ def test_check_exits_1_on_a_critical_finding_and_can_look_at_one_business(databa
     assert len(critical) == 1
     assert "ASSESSMENT_INADEQUATE" in critical[0] and "Shaky Storage" in critical[0]
 
+    assert invoke("check", "--business", clean).stdout.startswith("INFO     NOTICE_NOT_PUBLISHED")
+    invoke("notice", clean, "--publish")
     one = invoke("check", "--business", clean)
     assert one.exit_code == 0, one.output
     assert "no findings" in one.stdout

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from registry.enums import AssessmentResult, ContractClause, ContractStatus, RequestKind, RequestStatus, Severity
 from registry.errors import NotFound
 from registry.findings import compliance_findings
+from registry.notice_versions import publish
 from registry.models import ProvisionRecord
 from tests import factories as f
 
@@ -32,6 +33,23 @@ async def test_a_compliant_registry_has_no_findings(session):
     await f.entrustment(session, contract, [purposes["P1"]], [items["name"]])
     cust = await f.customer(session, biz, [items["name"]])
     await f.request(session, cust, RequestKind.DISCLOSURE, due_on=date(2026, 12, 1))
+    await publish(session, actor="test", business_code=biz.code, today=TODAY)
+    assert await findings(session) == []
+
+
+async def test_a_notice_never_published_or_no_longer_current_is_reported(session):
+    biz = await f.business(session)
+    await f.purposes(session, biz)
+    [never] = await findings(session)
+    assert (never.code, never.severity, never.subject.id) == ("NOTICE_NOT_PUBLISHED", Severity.INFO, biz.id)
+    await publish(session, actor="test", business_code=biz.code, today=TODAY)
+    assert await findings(session) == []
+    biz.name = "Renamed"  # the title of the notice, in both languages
+    session.add(biz)
+    [stale] = await findings(session)
+    assert (stale.code, stale.severity) == ("NOTICE_OUTDATED", Severity.WARNING)
+    assert f"(version 1 of {TODAY}) no longer states the registry (en, ja)" in stale.message
+    await publish(session, actor="test", business_code=biz.code, today=TODAY)
     assert await findings(session) == []
 
 
@@ -202,8 +220,10 @@ async def test_findings_are_sorted_by_severity_then_code_and_scoped_by_business(
     everything = await findings(session)
     assert [x.code for x in everything] == [
         "REQUEST_OVERDUE", "ASSESSMENT_MISSING", "ASSESSMENT_MISSING", "CONTRACT_EXPIRING_SOON",
+        "NOTICE_NOT_PUBLISHED", "NOTICE_NOT_PUBLISHED",
     ]
-    assert [x.code for x in await findings(session, business_code=other.code)] == ["ASSESSMENT_MISSING"]
+    assert [x.code for x in await findings(session, business_code=other.code)] == [
+        "ASSESSMENT_MISSING", "NOTICE_NOT_PUBLISHED"]
 
 
 async def test_unknown_business_is_not_found(session):
