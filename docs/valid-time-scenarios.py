@@ -98,6 +98,14 @@ BREACH_IN_USE = """query ($p: ID!) { breachImpact(partyId: $p) { affectedCustome
 BREACH_CAUSE = """query ($p: ID!, $codes: [String!], $cause: BreachCause, $found: Date) { breachImpact(partyId: $p,
   dataItemCodes: $codes, cause: $cause, discoveredOn: $found) { affectedCustomers reportable reasons cause
   preliminaryReportDueOn finalReportDueOn } }"""
+MOVE_SUBCONTRACTOR = """mutation ($id: ID!, $v: Int!, $country: String) { updateSubcontractor(input: {id: $id,
+  expectedVersion: $v, country: $country}) { subcontractor { country foreignTransferBasis version }
+  errors { code field message } } }"""
+MOVE_SUBCONTRACTOR_ON = """mutation ($id: ID!, $v: Int!, $country: String, $on: Date) { updateSubcontractor(input: {
+  id: $id, expectedVersion: $v, country: $country, effectiveOn: $on}) { subcontractor { country version }
+  errors { code field message } } }"""
+SUBCONTRACTOR = """query ($name: String!) { subcontractors(filter: {nameContains: $name}) { edges { node { id version
+  } } } }"""
 
 
 # --- the app, and answers trimmed to what matters --------------------------------------------
@@ -432,6 +440,32 @@ async def s7_cancel_before_registration(api: Api):
                        trim=lambda d: {k: d["customerByRef"][k] for k in ("status", "cancelledOn")})
 
 
+async def _kumo(api: Api) -> dict:
+    [edge] = (await api.data(SUBCONTRACTOR, {"name": "Kumo"}))["subcontractors"]["edges"]
+    return edge["node"]
+
+
+async def s8_moved_abroad_today(api: Api):
+    """Not in issue 12: Kumo Hosting moved to the US today, with no APPI Art. 28 basis."""
+    kumo = await _kumo(api)
+    await api.step("updateSubcontractor(Kumo, country: US)", MOVE_SUBCONTRACTOR,
+                   {"id": kumo["id"], "v": kumo["version"], "country": "US"}, trim=payload("updateSubcontractor"))
+    trim = only("Kumo Hosting K.K.")
+    await handlings(api, f"handlings(LIJ-0001, asOf: {LAST_MONTH}): Kumo", "LIJ-0001", LAST_MONTH, trim)
+    await handlings(api, "handlings(LIJ-0001) today: Kumo", "LIJ-0001", None, trim)
+
+
+async def s8_moved_abroad_from_a_past_day(api: Api):
+    """Not in issue 12: Kumo Hosting's move to the US recorded as of 2026-11-01 (a correction of the past)."""
+    kumo = await _kumo(api)
+    await api.step("updateSubcontractor(Kumo, country: US, effectiveOn: 2026-11-01)", MOVE_SUBCONTRACTOR_ON,
+                   {"id": kumo["id"], "v": kumo["version"], "country": "US", "on": "2026-11-01"},
+                   trim=payload("updateSubcontractor"))
+    trim = only("Kumo Hosting K.K.")
+    await handlings(api, f"handlings(LIJ-0001, asOf: {LAST_MONTH}): Kumo", "LIJ-0001", LAST_MONTH, trim)
+    await handlings(api, "handlings(LIJ-0001, asOf: 2026-11-10): Kumo", "LIJ-0001", "2026-11-10", trim)
+
+
 SCENARIOS = [
     s1_before_registration_demo, s1_before_registration_new_customer,
     s2_suspended_contract, s2_removed_entrustment,
@@ -441,6 +475,7 @@ SCENARIOS = [
     s5_record_provision,
     s6_breach_stop_use, s6_breach_reportable,
     s7_cancel_next_month, s7_cancel_before_registration,
+    s8_moved_abroad_today, s8_moved_abroad_from_a_past_day,
 ]
 
 

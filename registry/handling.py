@@ -20,8 +20,10 @@ fact read as it stood on D (DESIGN.md "Time", registry/periods.py):
 5. Each provision in effect on D (seed §7, APPI Art. 27): its recipient handles provided
    items ∩ H for provided purposes ∩ P, until a COMPLETED STOP_THIRD_PARTY_PROVISION that
    names it (or names none).
-6. A subcontractor or recipient outside Japan with no APPI Art. 28 basis recorded handles
-   nothing (FOREIGN_TRANSFER_WITHOUT_BASIS), and so neither does anyone it re-entrusted.
+6. A subcontractor or recipient outside Japan on D with no APPI Art. 28 basis recorded for D
+   handles nothing (FOREIGN_TRANSFER_WITHOUT_BASIS), and so neither does anyone it re-entrusted
+   (registry/jurisdictions.py: for today and later the party's own columns, for an earlier day
+   its dated history, read for all the business's parties in one query).
 A party failing a condition or left with no items or no purposes is excluded, with every
 reason that applies; an excluded party's items and purposes show what it would handle.
 
@@ -47,7 +49,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry import version
+from registry import jurisdictions, version
 from registry.contract_status import recorded_status_on
 from registry.db import writes
 from registry.enums import (
@@ -85,8 +87,12 @@ HOME_COUNTRY = "JP"  # APPI's: a party elsewhere receives a foreign transfer (Ar
 
 
 def lacks_foreign_basis(party) -> bool:
-    """A party outside Japan with no APPI Art. 28 basis recorded: it may not receive the data."""
+    """A party (or its `jurisdictions.Jurisdiction` on a day) outside Japan with no APPI Art. 28
+    basis recorded: it may not receive the data."""
     return party.country != HOME_COUNTRY and party.foreign_transfer_basis is None
+
+
+Jurisdictions = dict[tuple[str, int], jurisdictions.Jurisdiction]  # on a day, by `party_key`
 
 
 @dataclass(frozen=True)
@@ -366,48 +372,62 @@ def customer_state(ctx: BusinessContext, as_of: date, *, held: frozenset[int], c
     )
 
 
-async def resolve_handlings(session: AsyncSession, customer_id: int, *, as_of: date,
+async def resolve_handlings(session: AsyncSession, customer_id: int, *, as_of: date, today: date | None = None,
                             include_excluded: bool = False,
                             contexts: BusinessContexts | None = None) -> list[Handling]:
     """Who handles which of the customer's data items on `as_of`, for which purposes and on
     what footing: the business first, then subcontractors by contract, then third parties
     by provision. Excluded parties only with `include_excluded`; `contexts` reuses what
-    earlier resolutions read at the same registry version."""
+    earlier resolutions read at the same registry version. Given `today`, a day from it on
+    reads the parties' jurisdictions from their columns; an earlier day, or any without it,
+    from their history."""
     customer = await session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"No customer with id {customer_id}", field="id")
     business = await session.get(Business, customer.business_id)
     ctx = await load_business_context(session, business, contexts)
     state = await _customer_state(session, ctx, customer, as_of)
-    handlings = await _derived_handlings(session, ctx, state, as_of, contexts)
+    handlings = await _derived_handlings(session, ctx, state, as_of, today, contexts)
     return list(handlings) if include_excluded else [h for h in handlings if not h.excluded]
 
 
 async def _derived_handlings(session: AsyncSession, ctx: BusinessContext, state: CustomerState,
-                             as_of: date, contexts: BusinessContexts | None) -> list[Handling]:
+                             as_of: date, today: date | None, contexts: BusinessContexts | None) -> list[Handling]:
     """`derive_handlings`, reused for every customer in the same state at the same version
     (shared: nobody may change the list or what it holds)."""
     if contexts is None or writes(session):
-        return derive_handlings(ctx, state, as_of)
+        return await _derive(session, ctx, state, as_of, today)
     cache, at = contexts, await version.current(session)
     key = (ctx.business.id, state, as_of)
     found = cache.get_derived(at, key)
     if found is None:
-        found = derive_handlings(ctx, state, as_of)
+        found = await _derive(session, ctx, state, as_of, today)
         cache.put_derived(at, key, found)
     return found
+
+
+async def _derive(session: AsyncSession, ctx: BusinessContext, state: CustomerState, as_of: date,
+                  today: date | None) -> list[Handling]:
+    """`derive_handlings` with the parties' jurisdictions on `as_of`: their columns from today
+    on (their open period, which began by today), else their history."""
+    if today is not None and as_of >= today:
+        return derive_handlings(ctx, state, as_of)
+    return derive_handlings(ctx, state, as_of, await jurisdictions.on_day(session, ctx.business.id, as_of))
 
 
 # --- The rules ------------------------------------------------------------------------
 
 
-def derive_handlings(ctx: BusinessContext, state: CustomerState, as_of: date) -> list[Handling]:
-    """Every party's handling for a customer in `state` on `as_of`, excluded ones included."""
-    reach = _Reach(ctx, state, as_of)
+def derive_handlings(ctx: BusinessContext, state: CustomerState, as_of: date,
+                     on_day: Jurisdictions | None = None) -> list[Handling]:
+    """Every party's handling for a customer in `state` on `as_of`, excluded ones included;
+    each party's jurisdiction that day from `on_day` when it is there, else its columns (what
+    holds today and on)."""
+    reach = _Reach(ctx, state, as_of, on_day or {})
     return (
         [_controller(ctx, state, as_of)]
         + [reach.contract_handling(c) for c in ctx.contracts]
-        + [_third_party(ctx, state, p) for p in ctx.provisions_on(as_of)]
+        + [_third_party(ctx, state, p, on_day or {}) for p in ctx.provisions_on(as_of)]
     )
 
 
@@ -445,7 +465,12 @@ def _controller(ctx: BusinessContext, state: CustomerState, as_of: date) -> Hand
     return _handling(ctx, ctx.business, HandlingRole.CONTROLLER, state.held, state.permitted, reasons)
 
 
-def _third_party(ctx: BusinessContext, state: CustomerState, provision: Provision) -> Handling:
+def _jurisdiction(party: Subcontractor | ThirdPartyRecipient, on_day: Jurisdictions):
+    return on_day.get(party_key(party), party)
+
+
+def _third_party(ctx: BusinessContext, state: CustomerState, provision: Provision,
+                 on_day: Jurisdictions) -> Handling:
     provided = ctx.provision_purposes.get(provision.id, frozenset())
     items = ctx.provision_items.get(provision.id, frozenset()) & state.held
     purposes = provided & state.permitted
@@ -453,7 +478,7 @@ def _third_party(ctx: BusinessContext, state: CustomerState, provision: Provisio
     if state.provision_stopped(provision.recipient_id):
         reasons.append(ExclusionReason.THIRD_PARTY_PROVISION_STOPPED)
     recipient = ctx.recipients[provision.recipient_id]
-    if lacks_foreign_basis(recipient):
+    if lacks_foreign_basis(_jurisdiction(recipient, on_day)):
         reasons.append(ExclusionReason.FOREIGN_TRANSFER_WITHOUT_BASIS)
     return _handling(ctx, recipient, HandlingRole.THIRD_PARTY, items, purposes, reasons, provision=provision)
 
@@ -471,8 +496,8 @@ class _Scope:
 class _Reach:
     """Contract handlings, each limited by what its subcontractor's parent handles."""
 
-    def __init__(self, ctx: BusinessContext, state: CustomerState, as_of: date):
-        self.ctx, self.state, self.as_of = ctx, state, as_of
+    def __init__(self, ctx: BusinessContext, state: CustomerState, as_of: date, on_day: Jurisdictions):
+        self.ctx, self.state, self.as_of, self.on_day = ctx, state, as_of, on_day
         self.by_subcontractor: dict[int, list[Contract]] = defaultdict(list)
         for c in ctx.contracts:
             self.by_subcontractor[c.subcontractor_id].append(c)
@@ -512,7 +537,7 @@ class _Reach:
         if not in_term:
             reasons.append(ExclusionReason.CONTRACT_NOT_IN_EFFECT)
         sub = self.ctx.subcontractors[contract.subcontractor_id]
-        if lacks_foreign_basis(sub):
+        if lacks_foreign_basis(_jurisdiction(sub, self.on_day)):
             reasons.append(ExclusionReason.FOREIGN_TRANSFER_WITHOUT_BASIS)
         parent_id = sub.parent_id
         if parent_id is not None:

@@ -286,6 +286,26 @@ class ThirdPartyRecipient(SQLModel, table=True):
         default=None, sa_type=_enum(ForeignTransferBasis), nullable=True)  # APPI Art. 28, outside Japan
 
 
+class PartyJurisdiction(Valid, table=True):
+    """Where a subcontractor or a third-party recipient is (ISO 3166-1 alpha-2) and, outside
+    Japan, its APPI Art. 28 basis, for a period: both decide whether it may handle the data
+    (registry/jurisdictions.py). The party's own `country` and `foreign_transfer_basis` are the
+    values of its open period, which holds today and on."""
+
+    __tablename__ = "party_jurisdiction"
+    __table_args__ = (
+        sa.CheckConstraint("(subcontractor_id IS NULL) <> (recipient_id IS NULL)", name="one_party"),
+        sa.Index("ix_party_jurisdiction_subcontractor", "subcontractor_id", "effective_from"),
+        sa.Index("ix_party_jurisdiction_recipient", "recipient_id", "effective_from"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    subcontractor_id: int | None = _fk("subcontractor.id", nullable=True, index=False, ondelete="CASCADE")
+    recipient_id: int | None = _fk("third_party_recipient.id", nullable=True, index=False, ondelete="CASCADE")
+    country: str = Field(max_length=2)
+    foreign_transfer_basis: ForeignTransferBasis | None = Field(
+        default=None, sa_type=_enum(ForeignTransferBasis), nullable=True)
+
+
 class Provision(Valid, table=True):
     """A provision to a third party for a period; it is active on the days its period holds.
     An OPT_OUT one (Art. 27(2)) carries the day the PPC was notified."""

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry import jurisdictions
 from registry.audit import record, snapshot
 from registry.businesses import check_end, get_business, resolve_item_codes, resolve_purposes_and_items
 from registry.customers import get_customer
@@ -65,14 +66,9 @@ async def create_recipient(
     )
     session.add(recipient)
     await session.flush()
-    await record(
-        session,
-        actor=actor,
-        action="recipient.create",
-        entity=recipient,
-        before=None,
-        after=snapshot(recipient),
-    )
+    period = await jurisdictions.open_first(session, recipient)
+    await record(session, actor=actor, action="recipient.create", entity=recipient, before=None,
+                 after=snapshot(recipient, **jurisdictions.audited([period])))
     await session.commit()
     return recipient
 
@@ -86,10 +82,11 @@ RECIPIENT_FIELDS = {
 }
 
 
-async def update_recipient(session: AsyncSession, *, actor: str, id: int,
-                           changes: Mapping[str, Any]) -> ThirdPartyRecipient:
+async def update_recipient(session: AsyncSession, *, actor: str, id: int, changes: Mapping[str, Any],
+                           today: date, effective_on: date | None = None) -> ThirdPartyRecipient:
     """Change a recipient's name (or its Japanese version), country, kind or Art. 28 basis (null
-    clears the basis or the Japanese name); absent keys stay."""
+    clears the basis or the Japanese name); absent keys stay. A new country or basis holds from
+    `effective_on` (default today; registry/jurisdictions.py)."""
     unknown = sorted(set(changes) - RECIPIENT_FIELDS.keys())
     if unknown:
         raise InvalidInput(f"cannot change {unknown}", field=unknown[0])
@@ -98,12 +95,13 @@ async def update_recipient(session: AsyncSession, *, actor: str, id: int,
     if recipient is None:
         raise NotFound(f"no ThirdPartyRecipient {id}", field="id")
     before = snapshot(recipient)
+    periods = await jurisdictions.change(session, recipient, values, effective_on=effective_on, today=today)
     for key, value in values.items():
         setattr(recipient, key, value)
     session.add(recipient)
     await session.flush()
     await record(session, actor=actor, action="recipient.update", entity=recipient, before=before,
-                 after=snapshot(recipient))
+                 after=snapshot(recipient, **jurisdictions.audited(periods)))
     await session.commit()
     return recipient
 
@@ -240,7 +238,8 @@ async def record_provision(
         raise InvalidInput("the customer belongs to another business than the provision", field="customerId")
     codes = require_codes(data_item_codes, field="dataItemCodes")
     items = await resolve_item_codes(session, provision.business_id, codes, field="dataItemCodes")
-    found = [h for h in await resolve_handlings(session, customer.id, as_of=provided_on, include_excluded=True)
+    found = [h for h in await resolve_handlings(session, customer.id, as_of=provided_on, today=today,
+                                                include_excluded=True)
              if h.provision is not None and h.provision.id == provision.id]
     if not found:
         raise ProvisionNotApplicable(f"provision {provision_id} is not in effect on {provided_on}",

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry import jurisdictions
 from registry.audit import record, snapshot
 from registry.contract_status import current_statuses
 from registry.enums import AssessmentResult, Certification, ContractStatus, ForeignTransferBasis
@@ -93,15 +94,16 @@ async def create_subcontractor(
         raise NotFound(f"no subcontractor {parent_id} to be the parent", field="parentId")
     session.add(sub)
     await session.flush()
-    await record(
-        session, actor=actor, action="subcontractor.create", entity=sub, before=None, after=snapshot(sub)
-    )
+    period = await jurisdictions.open_first(session, sub)
+    await record(session, actor=actor, action="subcontractor.create", entity=sub, before=None,
+                 after=snapshot(sub, **jurisdictions.audited([period])))
     await session.commit()
     return sub
 
 
 async def update_subcontractor(
-    session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any], today: date
+    session: AsyncSession, *, actor: str, id: int, expected_version: int, changes: Mapping[str, Any], today: date,
+    effective_on: date | None = None,
 ) -> Subcontractor:
     """Change a subcontractor's name, country, corporate number (None clears it),
     certifications, APPI Art. 28 basis (None clears it) or parent (None: entrusted by the
@@ -109,7 +111,8 @@ async def update_subcontractor(
     subcontractor itself or re-entrusted, through its own chain, by it (a re-entrustment
     cycle has no business at its root: seed §9, APPI Art. 25). The parent changes only while
     none of the subcontractor's entrustments has begun by `today` (see the module docstring):
-    a re-entrustment by another parent is then a new subcontractor with its own contract."""
+    a re-entrustment by another parent is then a new subcontractor with its own contract.
+    A new country or basis holds from `effective_on` (default today; registry/jurisdictions.py)."""
     sub = await get_subcontractor(session, id, lock=True)
     check_version(sub, expected_version)
     values = _checked_changes(changes)
@@ -118,6 +121,7 @@ async def update_subcontractor(
     if values.get("parent_id") is not None:
         await _check_parent(session, sub, values["parent_id"])
     before = snapshot(sub)
+    periods = await jurisdictions.change(session, sub, values, effective_on=effective_on, today=today)
     await update_versioned(session, sub, expected_version=expected_version, **values)
     await record(
         session,
@@ -125,7 +129,7 @@ async def update_subcontractor(
         action="subcontractor.update",
         entity=sub,
         before=before,
-        after=snapshot(sub),
+        after=snapshot(sub, **jurisdictions.audited(periods)),
     )
     await session.commit()
     return sub

@@ -20,6 +20,10 @@ from schema.enums import (
 BASIS = "APPI Art. 28 basis, required when country is not JP: without one the party handles nothing."
 JA = "Its Japanese version, stated by the notice in Japanese (none: the English one stands in)."
 JA_LIST = "Its Japanese version, at most 50 (empty: the English one stands in)."
+JURISDICTION_FROM = ("The first day a new country or foreignTransferBasis holds (default today): handlings for "
+                     "earlier days keep the previous ones. A day before today corrects the past, back to the day "
+                     "the current ones took effect at most; a day after today is refused (INVALID_INPUT), as is "
+                     "effectiveOn without a change of country or foreignTransferBasis.")
 
 
 @strawberry.input(description="Narrows `subcontractors`; every field given must match.")
@@ -57,6 +61,7 @@ class UpdateSubcontractorInput:
     certifications: list[Certification] | None = strawberry.UNSET
     foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(
         default=strawberry.UNSET, description=BASIS + " null clears it.")
+    effective_on: date | None = strawberry.field(default=None, description=JURISDICTION_FROM)
     parent_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="The re-entrusting subcontractor; null: entrusted by the business itself. "
@@ -271,6 +276,7 @@ class UpdateRecipientInput:
     kind: str | None = strawberry.UNSET
     foreign_transfer_basis: ForeignTransferBasis | None = strawberry.field(default=strawberry.UNSET,
                                                                            description=BASIS)
+    effective_on: date | None = strawberry.field(default=None, description=JURISDICTION_FROM)
 
 
 @strawberry.input(description="A provision to a recipient of the business's own purposes and items (APPI Art. 27).")

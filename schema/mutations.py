@@ -199,7 +199,7 @@ class Mutation:
             row = await write(
                 info, subcontractors.update_subcontractor,
                 id=key(input.id, "Subcontractor", "id"), expected_version=input.expected_version, changes=changes,
-                today=info.context.clock.today(),
+                today=info.context.clock.today(), effective_on=input.effective_on,
             )
         except RegistryError as error:
             return SubcontractorPayload(errors=user_errors(error))
@@ -449,7 +449,7 @@ class Mutation:
         changes = _given(input, "name", "name_ja", "country", "kind", "foreign_transfer_basis")
         try:
             row = await write(info, provisions.update_recipient, id=key(input.id, "ThirdPartyRecipient", "id"),
-                              changes=changes)
+                              changes=changes, today=info.context.clock.today(), effective_on=input.effective_on)
         except RegistryError as error:
             return RecipientPayload(errors=user_errors(error))
         return RecipientPayload(recipient=ThirdPartyRecipient.from_row(row))

@@ -4,14 +4,18 @@ import sqlalchemy as sa
 
 
 class Statements:
-    """Counts the SQL statements sent through `engines` while in use (SQLite's BEGIN aside)."""
+    """Counts the SQL statements sent through `engines` while in use (SQLite's BEGIN aside),
+    and keeps them in `sent`."""
 
     def __init__(self, *engines):
         self.engines = {e.sync_engine for e in engines}
         self.count = 0
+        self.sent: list[str] = []
 
     def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
-        self.count += not statement.startswith("BEGIN")
+        if not statement.startswith("BEGIN"):
+            self.count += 1
+            self.sent.append(statement)
 
     def __enter__(self):
         for engine in self.engines:

@@ -8,11 +8,14 @@ other on an injected clock, and on each day a few writes, each made as the gatew
 (its own writer session, committed or, refused, rolled back): registering a customer (with
 the voluntary phone or not), cancelling one (today or scheduled ahead), giving or
 withdrawing the phone, a scoped request submitted and completed, a contract's transition,
-an entrustment added or removed, an Art. 29 provision record. Refusals (RegistryError) are
+an entrustment added or removed, an Art. 29 provision record, a subcontractor or the recipient
+moved to another country or given or denied an Art. 28 basis. Refusals (RegistryError) are
 part of the game. At the end of each day the handlings of a few customers on that day (now
 and then on a day a little before) are recorded, and one asked again must not have moved; at
 the end of the history each is asked again, afresh and through one BusinessContexts as the
-gateway asks, and must be identical.
+gateway asks, and must be identical. Answers are asked as the gateway asks them, knowing
+today (a party's jurisdiction then read from its columns from today on, from its history
+before), and at the end also without it (always from the history).
 
 Every write takes effect today or later (none corrects the past on purpose), so no
 recorded answer may move. On failure Hypothesis shrinks the history (up to its five minutes
@@ -31,14 +34,14 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from registry import contracts, customers, provisions, requests
+from registry import contracts, customers, provisions, requests, subcontractors
 from registry.clock import Clock
 from registry.db import Database
 from registry.demo import BUSINESS
-from registry.enums import ContractStatus, RequestKind, RequestStatus
+from registry.enums import ContractStatus, ForeignTransferBasis, RequestKind, RequestStatus
 from registry.errors import ProvisionNotApplicable, RegistryError
 from registry.handling import BusinessContexts, party_key, resolve_handlings
-from registry.models import Contract, Customer, Entrustment, Provision
+from registry.models import Contract, Customer, Entrustment, Provision, Subcontractor
 from tests.conftest import BACKENDS, POSTGRES_URL, demo_registry
 
 EXAMPLES = max(1, int(os.environ.get("PI_GATEWAY_FUZZ_EXAMPLES", "20")) * 2 // 5)  # 8; CI: 40 (.ci/run)
@@ -106,6 +109,13 @@ class RecordProvision:
 
 
 @dataclass(frozen=True)
+class MoveParty:
+    party: int  # among the subcontractors and the demo's recipient
+    country: str
+    basis: ForeignTransferBasis | None
+
+
+@dataclass(frozen=True)
 class Day:
     gap: int  # days after the previous one
     writes: list
@@ -136,6 +146,8 @@ writes = st.one_of(
     st.builds(AddEntrustment, pick, subset(PURPOSES, 1), subset(ITEMS, 1)),
     st.builds(RemoveEntrustment, pick),
     st.builds(RecordProvision, pick, st.integers(0, 15), subset(PROVIDED, 1)),
+    st.builds(MoveParty, pick, st.sampled_from(["JP", "US", "SG"]),
+              st.sampled_from([None, ForeignTransferBasis.EQUIVALENT_MEASURES])),
 )
 days = st.lists(st.builds(Day, st.integers(1, 12), st.lists(writes, min_size=1, max_size=5),
                           st.lists(st.tuples(pick, st.sampled_from([0, 0, 0, 1, 3, 30])), min_size=1, max_size=3)),
@@ -166,6 +178,7 @@ class World:
             self.customers = list((await session.exec(select(Customer.id).order_by(Customer.id))).all())
             self.contracts = list((await session.exec(select(Contract.id).order_by(Contract.id))).all())
             self.entrustments = list((await session.exec(select(Entrustment.id).order_by(Entrustment.id))).all())
+            self.subcontractors = list((await session.exec(select(Subcontractor.id).order_by(Subcontractor.id))).all())
             [self.provision] = (await session.exec(select(Provision))).all()
 
     async def play(self, write, clock: Clock) -> str:
@@ -226,7 +239,21 @@ class World:
                     session, actor=ACTOR, provision_id=self.provision.id, customer_id=of(self.customers, index),
                     provided_on=today - timedelta(days=back), data_item_codes=items, today=today)
                 return f"provision record {row.id} for customer {row.customer_id} on {row.provided_on}"
+            case MoveParty(index, country, basis):
+                return await self._move(session, index, {"country": country, "foreign_transfer_basis": basis}, today)
         raise AssertionError(write)
+
+    async def _move(self, session, index: int, changes: dict, today: date) -> str:
+        parties = self.subcontractors + [None]  # None: the demo's recipient
+        sub_id = parties[index % len(parties)]
+        if sub_id is None:
+            await provisions.update_recipient(session, actor=ACTOR, id=self.provision.recipient_id, changes=changes,
+                                              today=today)
+            return f"recipient {self.provision.recipient_id}: {changes} from {today}"
+        sub = await subcontractors.get_subcontractor(session, sub_id)
+        await subcontractors.update_subcontractor(session, actor=ACTOR, id=sub_id, expected_version=sub.version,
+                                                  changes=changes, today=today)
+        return f"subcontractor {sub_id}: {changes} from {today}"
 
     async def _request(self, session, customer_id: int, kind: RequestKind, scope: tuple, clock: Clock) -> str:
         named = {
@@ -244,10 +271,12 @@ class World:
         return f"request {request.id} {kind} {named} of customer {customer_id} completed on {request.resolved_on}"
 
 
-async def answer(database: Database, customer_id: int, day: date, contexts: BusinessContexts | None = None) -> list:
+async def answer(database: Database, customer_id: int, day: date, contexts: BusinessContexts | None = None,
+                 today: date | None = None) -> list:
     """`handlings(asOf: day, includeExcluded: true)` of the customer, as comparable tuples."""
     async with database.session() as session:
-        found = await resolve_handlings(session, customer_id, as_of=day, include_excluded=True, contexts=contexts)
+        found = await resolve_handlings(session, customer_id, as_of=day, today=today, include_excluded=True,
+                                        contexts=contexts)
     return [(party_key(h.party), h.role, h.excluded, tuple(h.exclusion_reasons),
              tuple(i.code for i in h.data_items), tuple(p.code for p in h.purposes)) for h in found]
 
@@ -274,11 +303,12 @@ async def test_no_write_changes_an_answer_recorded_for_a_past_day(backend, templ
                     event(f"{type(write).__name__}: {refused}")  # --hypothesis-show-statistics
                 for index, back in plan.asked:
                     asked = (of(world.customers, index), day - timedelta(days=back))
-                    now = await answer(database, *asked)
+                    now = await answer(database, *asked, today=day)
                     assert recorded.setdefault(asked, now) == now, "customer {} on {}, asked again".format(*asked)
             contexts = BusinessContexts()  # as the gateway asks: one per database, across versions
             for (customer_id, day), then in recorded.items():
                 assert await answer(database, customer_id, day) == then, f"customer {customer_id} on {day}"
-                assert await answer(database, customer_id, day, contexts) == then, f"customer {customer_id} on {day}"
+                assert await answer(database, customer_id, day, contexts, today=clock.today()) == then, \
+                    f"customer {customer_id} on {day}"
         finally:
             await database.dispose()
