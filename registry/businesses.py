@@ -43,6 +43,7 @@ from registry.validation import (
 )
 
 MAX_TEXTS = 50  # entries of a business's lists (activities, security measures): a notice's paragraphs
+CODE_LENGTH = 64  # a business code's most characters (Business.code)
 
 
 async def create_business(
@@ -62,7 +63,7 @@ async def create_business(
     states (`facts`: its address, the Japanese versions of its texts...) are checked as
     `update_business` checks them."""
     business = Business(
-        code=require_name(code, field="code", max_length=64),
+        code=require_name(code, field="code", max_length=CODE_LENGTH),
         name=require_name(name, field="name"),
         operator_name=require_name(operator_name, field="operatorName"),
         country=require_country(country),
@@ -145,7 +146,7 @@ async def add_data_item(
     await _get_business_by_id(session, business_id)
     item = DataItem(
         business_id=business_id,
-        code=require_name(code, field="code", max_length=64),
+        code=require_name(code, field="code", max_length=CODE_LENGTH),
         name=require_name(name, field="name"),
         name_ja=optional_text(name_ja, field="nameJa", max_length=200),
         category=optional_text(category, field="category", max_length=200),
@@ -345,13 +346,16 @@ async def get_purpose(session: AsyncSession, id: int, *, field: str = "id", lock
 
 
 async def find_business(session: AsyncSession, code: str) -> Business | None:
+    if len(code) > CODE_LENGTH:  # no business has it: not worth a query
+        return None
     return (await session.exec(select(Business).where(Business.code == code))).first()
 
 
 async def get_business(session: AsyncSession, code: str, *, field: str = "businessCode") -> Business:
+    """The business with `code`; NotFound naming at most CODE_LENGTH characters of it."""
     business = await find_business(session, code)
     if business is None:
-        raise NotFound(f"no business with code {code!r}", field=field)
+        raise NotFound(f"no business with code {code[:CODE_LENGTH]!r}", field=field)
     return business
 
 

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import subcontractors
 from registry.audit import record, snapshot
-from registry.businesses import get_business, resolve_item_codes, resolve_purpose_codes
+from registry.businesses import get_business, resolve_purposes_and_items
 from registry.contract_status import effective_status
 from registry.enums import AssessmentResult, ContractClause, ContractStatus
 from registry.errors import (
@@ -49,7 +49,6 @@ from registry.validation import (
     fetch,
     insert_unique,
     optional_text,
-    require_codes,
     require_member,
     require_name,
     require_order,
@@ -275,7 +274,7 @@ async def add_entrustment(
     or the contract's start when later); both come from the contract's own business
     (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version."""
     contract = await get_contract(session, contract_id, field="contractId", lock=True)
-    purposes, items = await _resolve_scope(session, contract, purpose_codes, data_item_codes)
+    purposes, items = await resolve_purposes_and_items(session, contract.business_id, purpose_codes, data_item_codes)
     description = optional_text(description, field="description", max_length=2000)
     if effective_from is None:
         effective_from = max(today, contract.effective_from)
@@ -292,21 +291,6 @@ async def add_entrustment(
     await record(session, actor=actor, action="entrustment.add", entity=entrustment, before=None, after=after)
     await session.commit()
     return entrustment
-
-
-async def _resolve_scope(session, contract, purpose_codes, data_item_codes):
-    results, problems = [], []
-    for codes, resolve, field in [
-        (purpose_codes, resolve_purpose_codes, "purposeCodes"),
-        (data_item_codes, resolve_item_codes, "dataItemCodes"),
-    ]:
-        try:
-            wanted = require_codes(codes, field=field)
-            results.append(await resolve(session, contract.business_id, wanted, field=field, scoped=True))
-        except RegistryError as problem:
-            problems.append(problem)
-    raise_all(problems)
-    return results
 
 
 async def remove_entrustment(session: AsyncSession, *, actor: str, id: int, today: date,

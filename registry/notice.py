@@ -31,8 +31,9 @@ from babel.dates import format_date
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry.businesses import get_business
 from registry.enums import ContractStatus, ForeignTransferBasis, LegalBasis
-from registry.errors import InvalidInput, NotFound
+from registry.errors import InvalidInput
 from registry.models import (
     Business, Contract, DataItem, JointUse, JointUseDataItem, JointUsePurpose, Provision, ProvisionDataItem,
     ProvisionPurpose, Purpose, Subcontractor, ThirdPartyRecipient,
@@ -168,9 +169,7 @@ async def _all(session: AsyncSession, stmt) -> list:
 
 
 async def _facts(session: AsyncSession, business_code: str) -> _Facts:
-    business = (await session.exec(select(Business).where(Business.code == business_code))).first()
-    if business is None:
-        raise NotFound(f"No business with code {business_code!r}", field="businessCode")
+    business = await get_business(session, business_code)
     bid = business.id
     return _Facts(
         business=business,

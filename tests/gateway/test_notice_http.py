@@ -98,6 +98,13 @@ async def test_an_unknown_version_or_business_is_404(api):
         assert (response.status_code, response.headers["content-type"][:10]) == (404, "text/plain"), path
 
 
+async def test_a_long_business_code_is_404_and_not_echoed_whole(api):
+    code = "x" * 64 + "y" * 4000
+    for path in (f"/notice/{code}", f"/notice/{code}/versions"):
+        response = await get(api, path)
+        assert response.status_code == 404 and "x" * 64 in response.text and "y" not in response.text
+
+
 async def test_the_latest_published_version_is_served_after_the_registry_changed(api):
     await publish(api)
     await rename(api, "Loveinn Nippon")
