@@ -22,7 +22,7 @@ a day before today reads the history (`on_day`).
   before the new one.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -35,7 +35,6 @@ from registry.audit import snapshot
 from registry.enums import ForeignTransferBasis
 from registry.errors import InvalidInput
 from registry.models import Contract, PartyJurisdiction, Provision, Subcontractor, ThirdPartyRecipient
-from registry.pages import group_by
 from registry.periods import in_effect, last_day_before
 
 BEGINNING = date(1900, 1, 1)  # before any day the registry is asked about
@@ -134,12 +133,3 @@ async def on_day(session: AsyncSession, business_id: int, day: date) -> dict[tup
         for sub_id, recipient_id, country, basis in rows.all()
     }
 
-
-async def histories(session: AsyncSession, model: type[Party], ids: Iterable[int]
-                    ) -> dict[int, list[PartyJurisdiction]]:
-    """Each party's periods, oldest first (none for a party loaded without one)."""
-    wanted = list(ids)
-    column = PartyJurisdiction.subcontractor_id if model is Subcontractor else PartyJurisdiction.recipient_id
-    stmt = select(PartyJurisdiction).where(column.in_(set(wanted)))
-    rows = await session.exec(stmt.order_by(PartyJurisdiction.effective_from, PartyJurisdiction.id))
-    return group_by(wanted, rows, lambda row: getattr(row, column.key))

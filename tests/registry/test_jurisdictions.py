@@ -5,13 +5,14 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
-from registry import jurisdictions, provisions, subcontractors
+from registry import provisions, subcontractors
 from registry.enums import ExclusionReason, ForeignTransferBasis
 from registry.errors import InvalidInput
 from registry.handling import resolve_handlings
 from registry.jurisdictions import BEGINNING
-from registry.models import Business, PartyJurisdiction
+from registry.models import Business, PartyJurisdiction, Subcontractor
 from tests import factories as f
 from tests.statements import Statements
 
@@ -27,8 +28,12 @@ def periods_of(history) -> list[tuple]:
 
 
 async def history(session, party, party_id: int | None = None) -> list[tuple]:
+    """The party's periods, oldest first."""
     party_id = party.id if party_id is None else party_id
-    return periods_of((await jurisdictions.histories(session, type(party), [party_id]))[party_id])
+    pj = PartyJurisdiction
+    column = pj.subcontractor_id if isinstance(party, Subcontractor) else pj.recipient_id
+    rows = await session.exec(select(pj).where(column == party_id).order_by(pj.effective_from, pj.id))
+    return periods_of(rows.all())
 
 
 async def entrusted(session):
