@@ -132,4 +132,3 @@ async def on_day(session: AsyncSession, business_id: int, day: date) -> dict[tup
             Jurisdiction(country, None if basis is None else ForeignTransferBasis(basis))
         for sub_id, recipient_id, country, basis in rows.all()
     }
-
