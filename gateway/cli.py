@@ -386,3 +386,70 @@ def print_demo_tokens(config: Settings) -> None:
     typer.echo("demo tokens (send one as `Authorization: Bearer <token>`):")
     for role, secret in in_session(config, create_all, write=True):
         typer.echo(f"  {role.value:<16} {secret}")
+
+
+class RopaFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def ropa(
+    format: Annotated[RopaFormat, typer.Option("--format", help="csv (UTF-8 with BOM) or xlsx.")],
+    business: Annotated[str | None, typer.Option(help="Only this business (default: every business).")] = None,
+    as_of: DateOption = None,
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", metavar="FILE", help="Where to write; '-' or none: stdout (csv only).")] = None,
+) -> None:
+    """Write the records of processing: every data item, who handles it, for what, on what footing.
+
+    The columns are listed in registry/ropa.py; stderr says how many rows were written.
+    """
+    from registry.ropa import businesses_of, records_of_processing
+    from registry.ropa_export import XlsxWriter, csv_header, csv_rows
+
+    to_stdout = output in (None, "-")
+    if format == RopaFormat.xlsx and to_stdout:
+        raise fail("an xlsx file needs -o FILE", code=2)
+    config = settings()
+    require_schema(config)
+    today = clock_of(config).today()
+    day = day_of(config, as_of)
+    counts = [0, 0]
+
+    async def write(session: AsyncSession, sink) -> None:
+        for found in await businesses_of(session, business):
+            records = await records_of_processing(session, found, as_of=day, today=today)
+            counts[0] += len(records.rows)
+            counts[1] += len(records.foreign)
+            sink(records)
+
+    if format == RopaFormat.xlsx:
+        workbook = XlsxWriter()
+        in_session(config, lambda session: write(session, workbook.add), refused=2)
+        workbook.save(output)
+    elif to_stdout:
+        typer.echo(csv_header(), nl=False)
+        in_session(config, lambda session: write(session, lambda r: typer.echo(csv_rows(r.rows), nl=False)),
+                   refused=2)
+    else:
+        write_csv_file(output, lambda out: in_session(
+            config, lambda session: write(session, lambda r: out.write(csv_rows(r.rows))), refused=2))
+    typer.echo(f"records of processing on {day}: {counts[0]} rows, {counts[1]} foreign parties", err=True)
+
+
+def write_csv_file(path: str, fill: Callable[[object], None]) -> None:
+    """The header, then what `fill` writes, into `path`, which appears only once complete."""
+    import os
+
+    from registry.ropa_export import csv_header
+
+    partial = f"{path}.part"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            out.write(csv_header())
+            fill(out)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
