@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from gateway.auth import Authenticator
 from gateway.edge import Edge
+from gateway.exports import PATHS as EXPORT_PATHS, export_routes
 from gateway.graphql_view import GraphQLView
 from gateway.limits import RateLimiter
 from gateway.memory import LargeBodies, return_large_blocks, tune_garbage_collector
@@ -89,10 +90,12 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *notice_routes(database),
+            *export_routes(database, clock, authenticator, earliest=settings.earliest_date,
+                           latest=settings.latest_date),
             Route("/metrics", metrics_endpoint(metrics)),
             *web_routes(),
         ],
-        middleware=[Middleware(Edge, metrics=metrics, limiter=limiter)],
+        middleware=[Middleware(Edge, metrics=metrics, limiter=limiter, limited_paths=("/graphql", *EXPORT_PATHS))],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )

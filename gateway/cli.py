@@ -417,9 +417,11 @@ def ropa(
     day = day_of(config, as_of)
     counts = [0, 0]
 
-    async def write(session: AsyncSession, sink) -> None:
-        for found in await businesses_of(session, business):
-            records = await records_of_processing(session, found, as_of=day, today=today)
+    async def write(session: AsyncSession, sink, begin=lambda: None) -> None:
+        found = await businesses_of(session, business)  # an unknown one is refused before anything is written
+        begin()
+        for each in found:
+            records = await records_of_processing(session, each, as_of=day, today=today)
             counts[0] += len(records.rows)
             counts[1] += len(records.foreign)
             sink(records)
@@ -429,13 +431,13 @@ def ropa(
         in_session(config, lambda session: write(session, workbook.add), refused=2)
         workbook.save(output)
     elif to_stdout:
-        typer.echo(csv_header(), nl=False)
-        in_session(config, lambda session: write(session, lambda r: typer.echo(csv_rows(r.rows), nl=False)),
-                   refused=2)
+        in_session(config, lambda session: write(
+            session, lambda r: typer.echo(csv_rows(r.rows), nl=False), lambda: typer.echo(csv_header(), nl=False)),
+            refused=2)
     else:
         write_csv_file(output, lambda out: in_session(
             config, lambda session: write(session, lambda r: out.write(csv_rows(r.rows))), refused=2))
-    typer.echo(f"records of processing on {day}: {counts[0]} rows, {counts[1]} foreign parties", err=True)
+    typer.echo(f"records of processing on {day}: {counts[0]} rows; parties outside Japan: {counts[1]}", err=True)
 
 
 def write_csv_file(path: str, fill: Callable[[object], None]) -> None:

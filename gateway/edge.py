@@ -1,10 +1,11 @@
 """The edge: the one ASGI middleware every request passes before the routes.
 
-It gives the request its ID (echoed in `X-Request-ID`), lets a GraphQL request with a bearer
-token through its token's rate limit or answers 429 (gateway/limits.py), and records the
-request's metrics and log line once it is answered (gateway/observability.py). One layer
-rather than one per concern: each layer reads the headers again and wraps `send` again, on
-every request, and a dashboard's small queries are mostly such fixed costs.
+It gives the request its ID (echoed in `X-Request-ID`), lets a GraphQL request or a download
+(gateway/exports.py) with a bearer token through its token's rate limit or answers 429
+(gateway/limits.py), and records the request's metrics and log line once it is answered
+(gateway/observability.py). One layer rather than one per concern: each layer reads the
+headers again and wraps `send` again, on every request, and a dashboard's small queries are
+mostly such fixed costs.
 """
 
 import time
@@ -19,11 +20,12 @@ REQUEST_ID = b"x-request-id"
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, limiter: RateLimiter, limited_path: str = "/graphql"):
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, limiter: RateLimiter,
+                 limited_paths: tuple[str, ...] = ("/graphql",)):
         self.app = app
         self.metrics = metrics
         self.limiter = limiter
-        self.limited_path = limited_path
+        self.limited_paths = frozenset(limited_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +44,7 @@ class Edge:
             await send(message)
 
         try:
-            secret = bearer_secret(authorization) if scope["path"] == self.limited_path else None
+            secret = bearer_secret(authorization) if scope["path"] in self.limited_paths else None
             if secret:
                 key = hash_token(secret)
                 wait = admit(self.limiter, key, int(length) if length and length.isdigit() else 0)
