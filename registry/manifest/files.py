@@ -159,12 +159,22 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def validate(document: Document) -> None:
     """FileRefused with every way the document breaks the schema, in the order of the file."""
-    problems = [
-        Problem(document.line_of(tuple(error.absolute_path)), dotted(tuple(error.absolute_path)), _said(error))
-        for error in _validator().iter_errors(document.value)
-    ]
+    problems = []
+    for error in _validator().iter_errors(document.value):
+        path = tuple(error.absolute_path)
+        problems.append(Problem(document.line_of(_culprit(error, path)), dotted(path), _said(error)))
     if problems:
         raise FileRefused(sorted(problems, key=lambda p: (p.line, p.path)))
+
+
+def _culprit(error: jsonschema.ValidationError, path: Path_) -> Path_:
+    """Where the file is wrong: an unexpected key's own line rather than its mapping's."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        extra = [key for key in error.instance if key not in known]
+        if extra:
+            return path + (extra[0],)
+    return path
 
 
 def _said(error: jsonschema.ValidationError) -> str:

@@ -8,6 +8,7 @@ rule and the audit trail hold; the first refusal stops it (the caller rolls the 
 transaction back: registry/db.py `Database.one_transaction`) and names the line of the change.
 """
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -229,7 +230,7 @@ class Planner:
                 self.refuse(at + ("parent",), f"re-entrustment cycle: {' -> '.join(chain + [parent])}")
                 return None
             if parent not in self.wanted["subcontractors"] and parent not in self.current["subcontractors"]:
-                self.refuse(at + ("parent",), f"no subcontractor named {parent!r} in the file or the registry")
+                self.refuse(at + ("parent",), f"no subcontractor named {_q(parent)} in the file or the registry")
                 return None
             chain.append(parent)
             current = parent
@@ -262,7 +263,7 @@ class Planner:
         same = [k for k in ("country", "foreignTransferBasis", "effectiveFrom")]
         if (len(wanted) < len(have) or wanted[:last] != have[:last]
                 or any(wanted[last][k] != have[last][k] for k in same)):
-            self.refuse(at + ("jurisdictions",), f"the registry's periods of {name!r} cannot be rewritten: keep "
+            self.refuse(at + ("jurisdictions",), f"the registry's periods of {_q(name)} cannot be rewritten: keep "
                         "them as exported; to change the country or basis, end the last one and append a period")
             return []
         return list(enumerate(wanted))[len(have):]
@@ -276,7 +277,7 @@ class Planner:
                     corporate_number=entry["corporateNumber"],
                     parent_id=None if entry["parent"] is None else await _sub_id(ctx.session, entry["parent"]),
                     certifications=entry["certifications"], foreign_transfer_basis=first["foreignTransferBasis"])
-            self.add("+", f"subcontractor {name!r} in {first['country']}", at, create, kind="subcontractor",
+            self.add("+", f"subcontractor {_q(name)} in {first['country']}", at, create, kind="subcontractor",
                      tie=(depth, name))
         else:
             changes = {}
@@ -296,7 +297,7 @@ class Planner:
                                                               today=ctx.today)
                 fields = ", ".join(k for k in ("corporateNumber", "certifications", "parent")
                                    if entry[k] != have[k])
-                self.add("~", f"subcontractor {name!r} {fields}", at, update, kind="subcontractor.update",
+                self.add("~", f"subcontractor {_q(name)} {fields}", at, update, kind="subcontractor.update",
                          tie=(depth, name))
         for n, period in self._new_periods("subcontractors", name, entry["jurisdictions"],
                                            have and have["jurisdictions"], at):
@@ -308,7 +309,7 @@ class Planner:
                     ctx.session, actor=ctx.actor, id=sub.id, expected_version=sub.version, today=ctx.today,
                     changes={"country": period["country"], "foreign_transfer_basis": period["foreignTransferBasis"]},
                     effective_on=period["effectiveFrom"])
-            self.add("~", f"subcontractor {name!r} {_where(before)} -> {_where(period)} from "
+            self.add("~", f"subcontractor {_q(name)} {_where(before)} -> {_where(period)} from "
                      f"{period['effectiveFrom']}", at + ("jurisdictions", n), move, kind="jurisdiction",
                      tie=(name, n))
         self._assessments(name, entry, have, at)
@@ -328,7 +329,7 @@ class Planner:
             # A subcontractor's first assessment is recorded before any dated change: the activation of its
             # contracts read one, whatever day it was dated (the demo dates them after the activations).
             first = not (have and have["assessments"]) and n == min(added, key=lambda k: _assessed(entry, k))
-            self.add("+", f"assessment of {name!r} {a['result']} on {a['assessedOn']}", at + ("assessments", n),
+            self.add("+", f"assessment of {_q(name)} {a['result']} on {a['assessedOn']}", at + ("assessments", n),
                      assess, kind="assessment", when=UNDATED if first else a["assessedOn"],
                      tie=(a["assessedOn"], name, n))
 
@@ -339,7 +340,7 @@ class Planner:
                 await provisions.create_recipient(ctx.session, actor=ctx.actor, name=name, country=first["country"],
                                                   kind=entry["kind"], name_ja=entry["nameJa"],
                                                   foreign_transfer_basis=first["foreignTransferBasis"])
-            self.add("+", f"recipient {name!r} in {first['country']}", at, create, kind="recipient", tie=(name,))
+            self.add("+", f"recipient {_q(name)} in {first['country']}", at, create, kind="recipient", tie=(name,))
         else:
             changes = {attr: entry[key] for key, attr in (("nameJa", "name_ja"), ("kind", "kind"))
                        if entry[key] != have[key]}
@@ -347,7 +348,7 @@ class Planner:
                 async def update(ctx: Context, name=name, changes=changes):
                     await provisions.update_recipient(ctx.session, actor=ctx.actor, id=await _recipient_id(
                         ctx.session, name), changes=changes, today=ctx.today)
-                self.add("~", f"recipient {name!r} {', '.join(sorted(changes))}", at, update,
+                self.add("~", f"recipient {_q(name)} {', '.join(sorted(changes))}", at, update,
                          kind="recipient.update", tie=(name,))
         for n, period in self._new_periods("recipients", name, entry["jurisdictions"],
                                            have and have["jurisdictions"], at):
@@ -358,7 +359,7 @@ class Planner:
                     ctx.session, actor=ctx.actor, id=await _recipient_id(ctx.session, name), today=ctx.today,
                     changes={"country": period["country"], "foreign_transfer_basis": period["foreignTransferBasis"]},
                     effective_on=period["effectiveFrom"])
-            self.add("~", f"recipient {name!r} {_where(before)} -> {_where(period)} from {period['effectiveFrom']}",
+            self.add("~", f"recipient {_q(name)} {_where(before)} -> {_where(period)} from {period['effectiveFrom']}",
                      at + ("jurisdictions", n), move, kind="jurisdiction", tie=(name, n))
 
     # --- a business and what it owns ---
@@ -371,7 +372,7 @@ class Planner:
 
             async def create(ctx: Context, code=code, facts=facts, country=entry["country"]):
                 await businesses.create_business(ctx.session, actor=ctx.actor, code=code, country=country, **facts)
-            self.add("+", f"business {code} {entry['name']!r}", at, create, kind="business", tie=(code,))
+            self.add("+", f"business {code} {_q(entry['name'])}", at, create, kind="business", tie=(code,))
             have = {"purposes": {}, "dataItems": {}, "contracts": {}, "provisions": [], "jointUses": []}
         else:
             if entry["country"] != have["country"]:
@@ -412,7 +413,7 @@ class Planner:
                 await businesses.create_purpose(ctx.session, actor=ctx.actor, business_code=code, code=pc,
                                                 title=p["title"], today=today, effective_from=p["effectiveFrom"],
                                                 **fields)
-            self.add("+", f"purpose {code}/{pc} {p['title']!r}", path, create, kind="purpose", tie=(next_ordinal,))
+            self.add("+", f"purpose {code}/{pc} {_q(p['title'])}", path, create, kind="purpose", tie=(next_ordinal,))
             next_ordinal += 1
             self._retire(code, pc, p, None, path, replay)
         for pc, p in entry["purposes"].items():
@@ -461,7 +462,7 @@ class Planner:
                 async def create(ctx: Context, ic=ic, values=values):
                     await businesses.create_data_item(ctx.session, actor=ctx.actor, business_code=code, code=ic,
                                                       **values)
-                self.add("+", f"data item {code}/{ic} {item['name']!r}", path, create, kind="data item", tie=(ic,))
+                self.add("+", f"data item {code}/{ic} {_q(item['name'])}", path, create, kind="data item", tie=(ic,))
                 continue
             had = have["dataItems"][ic]
             changes = {attr: item[key] for key, attr in DATA_ITEM_FIELDS.items() if item[key] != had[key]}
@@ -477,7 +478,7 @@ class Planner:
         sub = c["subcontractor"]
         depth = self._sub_depth(sub)
         if sub not in self.wanted["subcontractors"] and sub not in self.current["subcontractors"]:
-            self.refuse(at + ("subcontractor",), f"no subcontractor named {sub!r} in the file or the registry")
+            self.refuse(at + ("subcontractor",), f"no subcontractor named {_q(sub)} in the file or the registry")
             return
         if had is None:
             async def create(ctx: Context):
@@ -485,7 +486,7 @@ class Planner:
                     ctx.session, actor=ctx.actor, subcontractor_id=await _sub_id(ctx.session, sub), business_code=code,
                     reference=ref, effective_from=c["effectiveFrom"], expires_on=c["expiresOn"],
                     signed_on=c["signedOn"], clauses=c["clauses"])
-            self.add("+", f"contract {name} with {sub!r} {c['effectiveFrom']}..{c['expiresOn']}", at, create,
+            self.add("+", f"contract {name} with {_q(sub)} {c['effectiveFrom']}..{c['expiresOn']}", at, create,
                      kind="contract", tie=(code, ref))
             had = {"statusHistory": [], "entrustments": [], "dataReturnedOn": None}
         else:
@@ -580,10 +581,10 @@ class Planner:
                             "(effectiveUntil) and add a new one")
                 continue
             e = wanted[n]
-            label = f"{what} {code}" + (f" -> {e['recipient']!r}" if key == "provisions" else "") + f" {_scope(e)}"
+            label = f"{what} {code}" + (f" -> {_q(e['recipient'])}" if key == "provisions" else "") + f" {_scope(e)}"
             if key == "provisions" and e["recipient"] not in self.wanted["recipients"] \
                     and e["recipient"] not in self.current["recipients"]:
-                self.refuse(path + ("recipient",), f"no recipient named {e['recipient']!r} in the file or the registry")
+                self.refuse(path + ("recipient",), f"no recipient named {_q(e['recipient'])} in the file or the registry")
                 continue
             if m is None:
                 create = self._create_provision(code, e, replay) if key == "provisions" \
@@ -618,6 +619,11 @@ class Planner:
                 data_item_codes=e["dataItems"], effective_from=e["effectiveFrom"],
                 today=min(e["effectiveFrom"], ctx.today) if replay else ctx.today)
         return create
+
+
+def _q(text: str) -> str:
+    """A name or title in a plan line: double-quoted, as JSON writes it."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _assessed(entry: dict, n: int) -> tuple:
@@ -707,12 +713,12 @@ async def _one(session: AsyncSession, statement, what: str) -> Any:
 
 
 async def _sub_id(session: AsyncSession, name: str) -> int:
-    return await _one(session, select(Subcontractor.id).where(Subcontractor.name == name), f"subcontractor {name!r}")
+    return await _one(session, select(Subcontractor.id).where(Subcontractor.name == name), f"subcontractor {_q(name)}")
 
 
 async def _recipient_id(session: AsyncSession, name: str) -> int:
     return await _one(session, select(ThirdPartyRecipient.id).where(ThirdPartyRecipient.name == name),
-                      f"recipient {name!r}")
+                      f"recipient {_q(name)}")
 
 
 async def _purpose_id(session: AsyncSession, code: str, pc: str) -> int:
