@@ -48,6 +48,8 @@ Choices, and why:
   name first (businesses, parties, items, purposes, contracts, entrustments), then the dated
   facts by their day (assessments, transitions, ends), so a rule that reads the registry (an
   activation reads the latest assessment and the parent's contract) sees what held that day.
+  One exception: a subcontractor's first assessment comes before every dated change, since an
+  activation needed one whatever its date (the demo's are dated after its activations).
 - **One transaction.** Every change goes through the registry's own write functions (each
   rule, each audit event), in `Database.one_transaction`: the first refusal rolls all of it back
   (no row, no audit event, no version raised) and is reported as `FILE:LINE: message (CODE)`.

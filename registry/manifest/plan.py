@@ -18,14 +18,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import businesses, contracts, joint_uses, provisions, subcontractors
-from registry.errors import RegistryError
+from registry.errors import NotFound, RegistryError
 from registry.jurisdictions import BEGINNING
 from registry.manifest.export import (
     BUSINESS_TEXTS,
     DATA_ITEM_FIELDS,
     PURPOSE_TEXTS,
     export_registry,
-    sort_periods,
 )
 from registry.manifest.files import Document, FileRefused, Path_, Problem, day, dotted
 from registry.models import Business, Contract, DataItem, Provision, Purpose, Subcontractor, ThirdPartyRecipient
@@ -255,12 +254,12 @@ class Planner:
                         "null): it holds today and on")
         return len(self.problems) == problems
 
-    def _new_periods(self, kind: str, name: str, wanted: list[dict], have: list[dict] | None, at: Path_) -> list:
+    def _new_periods(self, name: str, wanted: list[dict], have: list[dict] | None, at: Path_) -> list:
         """The periods to open after those the registry has; a rewrite of a past one is refused."""
         if have is None:
             return list(enumerate(wanted))[1:]
         last = len(have) - 1
-        same = [k for k in ("country", "foreignTransferBasis", "effectiveFrom")]
+        same = ("country", "foreignTransferBasis", "effectiveFrom")  # the open period may only be ended
         if (len(wanted) < len(have) or wanted[:last] != have[:last]
                 or any(wanted[last][k] != have[last][k] for k in same)):
             self.refuse(at + ("jurisdictions",), f"the registry's periods of {_q(name)} cannot be rewritten: keep "
@@ -299,7 +298,7 @@ class Planner:
                                    if entry[k] != have[k])
                 self.add("~", f"subcontractor {_q(name)} {fields}", at, update, kind="subcontractor.update",
                          tie=(depth, name))
-        for n, period in self._new_periods("subcontractors", name, entry["jurisdictions"],
+        for n, period in self._new_periods(name, entry["jurisdictions"],
                                            have and have["jurisdictions"], at):
             before = entry["jurisdictions"][n - 1]
 
@@ -348,9 +347,10 @@ class Planner:
                 async def update(ctx: Context, name=name, changes=changes):
                     await provisions.update_recipient(ctx.session, actor=ctx.actor, id=await _recipient_id(
                         ctx.session, name), changes=changes, today=ctx.today)
-                self.add("~", f"recipient {_q(name)} {', '.join(sorted(changes))}", at, update,
+                fields = ", ".join(k for k in ("kind", "nameJa") if entry[k] != have[k])
+                self.add("~", f"recipient {_q(name)} {fields}", at, update,
                          kind="recipient.update", tie=(name,))
-        for n, period in self._new_periods("recipients", name, entry["jurisdictions"],
+        for n, period in self._new_periods(name, entry["jurisdictions"],
                                            have and have["jurisdictions"], at):
             before = entry["jurisdictions"][n - 1]
 
@@ -428,7 +428,8 @@ class Planner:
         changes = {attr: p[key] for key, attr in PURPOSE_TEXTS.items() if p[key] != had[key]}
         if changes:
             async def update(ctx: Context, changes=changes):
-                await businesses.update_purpose(ctx.session, actor=ctx.actor, id=await _purpose_id(ctx.session, code, pc),
+                await businesses.update_purpose(ctx.session, actor=ctx.actor,
+                                                id=await _purpose_id(ctx.session, code, pc),
                                                 changes=changes, today=ctx.today)
             fields = ", ".join(k for k in PURPOSE_TEXTS if p[k] != had[k])
             self.add("~", f"purpose {code}/{pc} {fields}", path, update, kind="purpose.update", tie=(pc,))
@@ -584,7 +585,8 @@ class Planner:
             label = f"{what} {code}" + (f" -> {_q(e['recipient'])}" if key == "provisions" else "") + f" {_scope(e)}"
             if key == "provisions" and e["recipient"] not in self.wanted["recipients"] \
                     and e["recipient"] not in self.current["recipients"]:
-                self.refuse(path + ("recipient",), f"no recipient named {_q(e['recipient'])} in the file or the registry")
+                self.refuse(path + ("recipient",),
+                            f"no recipient named {_q(e['recipient'])} in the file or the registry")
                 continue
             if m is None:
                 create = self._create_provision(code, e, replay) if key == "provisions" \
@@ -704,8 +706,6 @@ async def apply_plan(session: AsyncSession, plan: Plan, document: Document, *, a
 
 
 async def _one(session: AsyncSession, statement, what: str) -> Any:
-    from registry.errors import NotFound
-
     row = (await session.exec(statement)).first()
     if row is None:
         raise NotFound(f"no {what}")
@@ -777,9 +777,7 @@ def _matches(row, links, wanted: dict, **fields: Any) -> bool:
 
 
 def _gone(what: str, wanted: dict) -> RegistryError:
-    from registry.errors import NotFound
-
     return NotFound(f"no open {what} {_scope(wanted)} from {wanted['effectiveFrom']} to end")
 
 
-__all__ = ["ApplyRefused", "Change", "Plan", "apply_plan", "normalized", "plan_changes", "sort_periods"]
+__all__ = ["ApplyRefused", "Change", "Plan", "apply_plan", "normalized", "plan_changes"]

@@ -108,7 +108,8 @@ async def test_the_export_is_stable_sorted_schema_valid_and_holds_no_customer(de
     business = wanted["businesses"]["loveinn-japan"]
     assert sorted(business["purposes"]) == ["P1", "P2", "P3", "P4", "P5"]
     assert business["contracts"]["LIJ-MAIL-001"]["statusHistory"][-1]["status"] == "SUSPENDED"
-    assert wanted["subcontractors"]["Panelist Hub Pte. Ltd. (fictional)"]["parent"] == "Tsubame Research Inc. (fictional)"
+    panel = wanted["subcontractors"]["Panelist Hub Pte. Ltd. (fictional)"]
+    assert panel["parent"] == "Tsubame Research Inc. (fictional)"
     async with demo.session() as session:
         people = (await session.exec(select(Customer))).all()
     personal = [v for c in people for v in (c.display_name, c.email, c.external_ref) if v is not None]
@@ -140,7 +141,8 @@ async def test_one_business_exports_with_the_parties_it_names_and_an_unknown_one
 
 async def test_two_subcontractors_of_one_name_cannot_key_a_file(demo):
     async with demo.session(write=True) as session:
-        await subcontractors.create_subcontractor(session, actor="vm", name="Kumo Hosting K.K. (fictional)", country="JP")
+        await subcontractors.create_subcontractor(session, actor="vm", name="Kumo Hosting K.K. (fictional)",
+                                                  country="JP")
     from registry.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="two subcontractors are named 'Kumo Hosting"):
@@ -196,7 +198,7 @@ async def test_a_refusal_on_the_third_change_leaves_the_registry_exactly_as_it_w
     assert [c.sign for c in dry.changes] == ["+", "+", "~"]
     with pytest.raises(ApplyRefused) as refused:
         await apply(demo, text)
-    line = text[:text.index(f"status: ACTIVE\n", text.index("LIJ-LAB-001:"))].count("\n")  # the "- effectiveOn" line
+    line = text[:text.index("status: ACTIVE\n", text.index("LIJ-LAB-001:"))].count("\n")  # the "- effectiveOn" line
     assert refused.value.line == line
     rendered = refused.value.render("registry.yaml")
     assert rendered.startswith(f"registry.yaml:{line}: the subcontractor's management system is NOT_ASSESSED")
@@ -229,7 +231,7 @@ async def test_activating_a_new_contract_without_the_required_clauses_is_refused
 
 async def test_an_unknown_purpose_in_an_entrustment_is_refused_with_its_line(demo):
     before = await state(demo)
-    entrustment = f"""\
+    entrustment = """\
         - dataItems: [email]
           effectiveFrom: 2026-12-25
           purposes: [P9]
@@ -259,7 +261,8 @@ async def test_a_schema_error_is_refused_with_its_line_before_reading_the_regist
                          "          reason: demo history\n          status: SUSPENDED"),
      "past transitions cannot be rewritten"),
     (lambda t: t.replace("expiresOn: 2028-11-24\n        signedOn: 2026-12-11",
-                         "expiresOn: 2029-11-24\n        signedOn: 2026-12-11", 1), r"a contract's terms \(expiresOn\)"),
+                         "expiresOn: 2029-11-24\n        signedOn: 2026-12-11", 1),
+     r"a contract's terms \(expiresOn\)"),
 ])
 async def test_what_no_write_can_do_is_refused_at_plan_time_saying_what_to_do(demo, edit, message):
     text = await exported(demo)
