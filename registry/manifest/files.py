@@ -28,6 +28,8 @@ PLAIN_TAGS = {  # the tags YAML resolves plain scalars to; any other tag is the 
     "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq",
 }
 Path_ = tuple[str | int, ...]
+# libyaml's parser when PyYAML was built with it: the same events and nodes, several times faster
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def parse(data: bytes) -> Document:
         raise refuse(0, (), f"the file is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
         _check_events(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -108,7 +110,7 @@ def parse(data: bytes) -> Document:
 def _check_events(text: str) -> None:
     """Anchors, aliases and nesting, seen in the event stream before any node is built."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=LOADER):
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise refuse(line, (), "anchors and aliases (&name, *name) are not allowed: write each value out")

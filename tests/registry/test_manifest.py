@@ -5,14 +5,19 @@ Every test starts on a copy of the demo registry's template (seeded on TEST_CLOC
 empty migrated one, on SQLite and, when PI_GATEWAY_TEST_POSTGRES_URL is set, on PostgreSQL."""
 
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 import yaml
 from sqlmodel import func, select
 
-from registry import subcontractors, version
+from registry import businesses, contracts, joint_uses, provisions, subcontractors, version
 from registry.db import Database
 from registry.manifest import ApplyRefused, FileRefused, apply_file, export_text, read
+from jsonschema import Draft202012Validator
+
+from registry.enums import AssessmentResult, ForeignTransferBasis, LegalBasis
+from registry.manifest import schema
 from registry.manifest.files import MAX_BYTES, MAX_DEPTH
 from registry.models import AuditEvent, Customer
 from tests.conftest import BACKENDS, POSTGRES_URL, TEST_CLOCK, demo_registry, migrated_registry
@@ -164,6 +169,52 @@ async def test_export_applied_to_an_empty_registry_exports_the_same_bytes(demo, 
     assert actors == {ACTOR}  # every write went through the registry's audited functions
 
 
+async def history_beyond_the_demo(database: Database) -> None:
+    """Facts the demo lacks, each written as the API would on TODAY: a joint use and a provision
+    with their ends scheduled, a purpose retired, a subcontractor and a recipient moved abroad
+    from a past day, data returned under a terminated contract, a later inadequate assessment."""
+    day = timedelta(days=1)
+    async with database.session(write=True) as s:
+        code, actor = "loveinn-japan", "privacy-officer"
+        use = await joint_uses.create_joint_use(
+            s, actor=actor, business_code=code, users="ALMEX group companies", responsible="ALMEX Inc.",
+            purpose_codes=["P1"], data_item_codes=["name"], today=TODAY)
+        await joint_uses.end_joint_use(s, actor=actor, id=use.id, effective_until=TODAY + 10 * day, today=TODAY)
+        purpose = await businesses.create_purpose(s, actor=actor, business_code=code, code="P6", title="Campaigns",
+                                                  today=TODAY)
+        await businesses.retire_purpose(s, actor=actor, id=purpose.id, retired_on=TODAY + 5 * day, today=TODAY)
+        subs = {sub.name: sub for sub in (await subcontractors.subcontractors_by_ids(s, range(1, 20))).values()}
+        kumo = subs["Kumo Hosting K.K. (fictional)"]
+        await subcontractors.update_subcontractor(
+            s, actor=actor, id=kumo.id, expected_version=kumo.version, today=TODAY, effective_on=TODAY - 10 * day,
+            changes={"country": "SG", "foreign_transfer_basis": ForeignTransferBasis.EQUIVALENT_MEASURES})
+        sakura = subs["Sakura Payment Services K.K. (fictional)"]
+        await subcontractors.record_assessment(s, actor=actor, subcontractor_id=sakura.id, note="late audit",
+                                               result=AssessmentResult.INADEQUATE, assessed_on=TODAY - day)
+        recipient = await provisions.create_recipient(s, actor=actor, name="Card network", country="JP", kind="card")
+        await provisions.update_recipient(s, actor=actor, id=recipient.id, today=TODAY, effective_on=TODAY - 3 * day,
+                                          changes={"country": "US", "foreign_transfer_basis": "CONSENT_WITH_INFORMATION"})
+        provision = await provisions.create_provision(
+            s, actor=actor, business_code=code, recipient_id=recipient.id, purpose_codes=["P5"],
+            data_item_codes=["credit_card_number"], legal_basis=LegalBasis.CONSENT, today=TODAY)
+        await provisions.end_provision(s, actor=actor, id=provision.id, effective_until=TODAY + 30 * day, today=TODAY)
+        printer = next(c for c in (await contracts.contracts_of_subcontractors(
+            s, [subs["Old Print Works K.K. (fictional)"].id])).values())[0]
+        await contracts.record_data_return(s, actor=actor, id=printer.id, expected_version=printer.version,
+                                           returned_on=TODAY - 100 * day, today=TODAY)
+
+
+async def test_a_history_beyond_the_demo_survives_the_round_trip(demo, empty):
+    await history_beyond_the_demo(demo)
+    text = await exported(demo)
+    for fact in ("jointUses:\n    - dataItems:", "retiredOn: 2026-11-30", "country: SG", "result: INADEQUATE",
+                 "Card network:", "dataReturnedOn: 2026-08-17", "effectiveUntil: 2026-12-25"):
+        assert fact in text
+    await apply(empty, text)
+    assert await exported(empty) == text
+    assert (await apply(empty, text)).changes == []
+
+
 async def test_the_issue_scenario_plans_exactly_the_two_edits_and_applies_them(demo):
     before = await state(demo)
     text = the_issue_edit(await exported(demo))
@@ -270,6 +321,33 @@ async def test_what_no_write_can_do_is_refused_at_plan_time_saying_what_to_do(de
     assert changed != text
     with pytest.raises(FileRefused, match=message):
         await apply(demo, changed, dry_run=True)
+
+
+def test_the_schema_is_draft_2020_12_and_bounds_every_string_list_and_mapping():
+    Draft202012Validator.check_schema(schema())
+    unbounded = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            kinds = node.get("type", [])
+            kinds = [kinds] if isinstance(kinds, str) else kinds
+            if "string" in kinds and not {"maxLength", "pattern", "enum"} & node.keys():
+                unbounded.append(path)
+            if "array" in kinds and "maxItems" not in node:
+                unbounded.append(path)
+            keyed = isinstance(node.get("additionalProperties"), dict)
+            if "object" in kinds and keyed and "maxProperties" not in node:
+                unbounded.append(path)
+            if "object" in kinds and node.get("additionalProperties") not in (False, None) \
+                    and not isinstance(node.get("additionalProperties"), dict):
+                unbounded.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{path}/{n}")
+    walk(schema(), "")
+    assert unbounded == []
 
 
 # --- hostile files --------------------------------------------------------------------------------
