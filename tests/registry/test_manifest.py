@@ -162,8 +162,10 @@ async def test_export_applied_to_an_empty_registry_exports_the_same_bytes(demo, 
     plan = await apply(empty, text)
     assert plan.summary().startswith("Plan: ")
     assert await exported(empty) == text
+    applied = await state(empty)
     again = await apply(empty, text)
     assert again.changes == [] and again.summary() == "No changes."
+    assert await state(empty) == applied  # nothing written, not even a new registry version
     async with empty.session() as session:
         actors = set((await session.exec(select(AuditEvent.actor))).all())
     assert actors == {ACTOR}  # every write went through the registry's audited functions
@@ -192,8 +194,9 @@ async def history_beyond_the_demo(database: Database) -> None:
         await subcontractors.record_assessment(s, actor=actor, subcontractor_id=sakura.id, note="late audit",
                                                result=AssessmentResult.INADEQUATE, assessed_on=TODAY - day)
         recipient = await provisions.create_recipient(s, actor=actor, name="Card network", country="JP", kind="card")
+        abroad = {"country": "US", "foreign_transfer_basis": ForeignTransferBasis.CONSENT_WITH_INFORMATION}
         await provisions.update_recipient(s, actor=actor, id=recipient.id, today=TODAY, effective_on=TODAY - 3 * day,
-                                          changes={"country": "US", "foreign_transfer_basis": "CONSENT_WITH_INFORMATION"})
+                                          changes=abroad)
         provision = await provisions.create_provision(
             s, actor=actor, business_code=code, recipient_id=recipient.id, purpose_codes=["P5"],
             data_item_codes=["credit_card_number"], legal_basis=LegalBasis.CONSENT, today=TODAY)
