@@ -455,3 +455,68 @@ def write_csv_file(path: str, fill: Callable[[object], None]) -> None:
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+# --- the registry as code (issue 14) -------------------------------------------------------------
+
+
+@app.command()
+def export(
+    business: Annotated[str | None, typer.Option(help="Only this business, with the parties it names.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Write to FILE instead of stdout.")] = None,
+) -> None:
+    """Print the registry (no customers, no personal data) as YAML to review, edit and `apply`."""
+    from pathlib import Path
+
+    from registry.manifest import export_text
+
+    config = settings()
+    require_schema(config)
+    text = in_session(config, lambda session: export_text(session, business_code=business))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+@app.command()
+def apply(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A registry file, as `export` writes it.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
+    actor: Annotated[str | None, typer.Option(help="The audit actor [default: pi-gateway apply FILE].")] = None,
+) -> None:
+    """Print the plan that makes the registry hold what FILE says, then apply it in one transaction.
+
+    A file with an error, or a change a registry rule refuses, is refused whole: nothing written,
+    FILE:LINE and the message on stderr, exit status 1."""
+    from pathlib import Path
+
+    from registry.manifest import MAX_BYTES, ApplyRefused, FileRefused, apply_file
+
+    config = settings()
+    require_schema(config)
+    path = Path(file)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # a larger file is refused by its size, unread beyond it
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}", code=2) from None
+    who = (actor or f"pi-gateway apply {path.name}")[:200]
+
+    async def main():
+        database = Database.connect(config.database_url)
+        try:
+            return await apply_file(database, data, actor=who, today=clock_of(config).today(), dry_run=dry_run)
+        finally:
+            await database.dispose()
+
+    try:
+        plan = asyncio.run(main())
+    except (FileRefused, ApplyRefused) as exc:
+        raise fail(exc.render(path.name)) from None
+    except RegistryError as exc:
+        raise refusal(exc) from None
+    typer.echo(plan.render())
+    if plan.changes and not dry_run:
+        typer.echo(f"Applied {len(plan.changes)} change{'' if len(plan.changes) == 1 else 's'}.")

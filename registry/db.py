@@ -10,6 +10,10 @@ A session opened with `write=True` is a `WriterSession`: its commit raises the r
 version (registry/version.py) in the same transaction, so every cache keyed on the version
 is invalidated by the write itself, whichever service made it and however it failed to say so.
 `Database.latest_version` reads the newest committed version without a session.
+
+`Database.one_transaction` is a writer's session whose commits are held: the registry's write
+functions each commit their own write, and there a commit only flushes, so several of them make
+one transaction, committed once at the end or rolled back whole (`pi-gateway apply`).
 """
 
 from collections.abc import AsyncIterator
@@ -106,8 +110,20 @@ def latest_reader(url: str, engine: AsyncEngine) -> version.SQLiteLatest | versi
     return version.PostgresLatest(connect)
 
 
+HOLD_COMMITS = "registry.db.hold_commits"  # the session.info key of `Database.one_transaction`
+
+
 class WriterSession(Session):
-    """The synchronous half of a writer's session; see `_bump_on_commit`."""
+    """The synchronous half of a writer's session; see `_bump_on_commit`.
+
+    While its `info` holds HOLD_COMMITS, `commit` only flushes: the caller who set it commits
+    the transaction once, or rolls it back (`Database.one_transaction`)."""
+
+    def commit(self) -> None:
+        if self.info.get(HOLD_COMMITS):
+            self.flush()
+            return
+        super().commit()
 
 
 @sa.event.listens_for(WriterSession, "before_commit")
@@ -175,6 +191,22 @@ class Database:
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         async with self.sessions(write=write)() as session:
             yield session
+
+    @asynccontextmanager
+    async def one_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A writer's session in which the commits of the registry's write functions are held
+        (they flush), so everything the block writes commits once when it ends, raising the
+        registry version once, or, when it raises, is rolled back whole: no row, no audit event,
+        no version."""
+        async with self.session(write=True) as session:
+            session.sync_session.info[HOLD_COMMITS] = True
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            del session.sync_session.info[HOLD_COMMITS]
+            await session.commit()
 
     async def latest_version(self) -> int | None:
         """The newest committed registry version, read without a session (registry/version.py);
