@@ -14,7 +14,7 @@ WEB_SOURCES := web/package.json web/package-lock.json web/vite.config.js $(wildc
 	$(shell find web/src -type f 2>/dev/null)
 HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 
-.PHONY: demo test install web bench catalogs messages
+.PHONY: demo test install web bench catalogs messages federation-deps supergraph
 
 install: $(STAMP) catalogs
 
@@ -79,3 +79,23 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+# The demo supergraph (README "Behind a supergraph"): the booking subgraph, pi-gateway as a
+# Federation v2 subgraph and Hive Gateway over their composition; federation/ holds the npm
+# packages (Hive Gateway and the composition library, MIT), installed like web/'s.
+FEDERATION_MODULES := federation/node_modules/.installed
+
+ifeq ($(HAVE_NODE),yes)
+federation-deps: $(FEDERATION_MODULES)
+else
+federation-deps:
+	@echo "make federation-deps: node and npm not found, so Hive Gateway is not installed (install Node.js 20+)."
+	@echo "                      The federation tests through a gateway then skip with that reason."
+endif
+
+$(FEDERATION_MODULES): federation/package-lock.json federation/package.json
+	cd federation && npm ci --prefer-offline --no-audit --no-fund
+	touch $@
+
+supergraph: $(STAMP) catalogs federation-deps
+	$(VENV)/bin/python federation/supergraph.py

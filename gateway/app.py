@@ -51,7 +51,7 @@ def create_app(
     reader = Reader(ThreadPoolExecutor(max_workers=1, thread_name_prefix="documents"))
     fast_path = FastPath(enabled=settings.fast_path, strict=settings.fast_path_strict, shared_types=SHARED_TYPES)
     schema = build_schema(limits, extensions=[OperationFacts], cache=cache, documents=documents, reader=reader,
-                          fast_path=fast_path)
+                          fast_path=fast_path, federation=settings.federation)
     log_unplanned_fields(schema)
     authenticator = Authenticator(database, clock, cache_seconds=settings.auth_cache_seconds,
                                   failures_per_minute=settings.auth_failures_per_minute)

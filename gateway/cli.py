@@ -7,6 +7,7 @@ with exit status 1; bad usage or settings exit with 2.
 """
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -351,17 +352,22 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Listen port [default: PI_GATEWAY_PORT].")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data; print a token per role.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    federation: Annotated[bool, typer.Option(
+        "--federation", help="Serve as an Apollo Federation v2 subgraph [default: PI_GATEWAY_FEDERATION].")] = False,
 ) -> None:
     """Migrate the database, then serve the gateway (GraphQL at /graphql)."""
     import uvicorn
 
+    if federation:  # each worker's create_app() reads the environment
+        os.environ["PI_GATEWAY_FEDERATION"] = "true"
     config = settings()
     typer.echo(f"database at revision {migrate_database(config)}")
     if demo:
         typer.echo("demo dataset seeded" if seed_demo(config) else "demo dataset already there")
         print_demo_tokens(config)
     host, port = host or config.host, port or config.port
-    typer.echo(f"serving http://{host}:{port}/graphql")
+    subgraph = " as an Apollo Federation v2 subgraph" if config.federation else ""
+    typer.echo(f"serving http://{host}:{port}/graphql{subgraph}")
     # with factory=True each worker calls create_app(), which reads the same environment
     uvicorn.run(
         "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,

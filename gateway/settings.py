@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     introspection: bool = True
     fast_path: bool = True  # read queries on schema/execution's executor where it can answer exactly
     fast_path_strict: bool = False  # stepping aside for an unplanned reason fails the request (the tests)
+    federation: bool = False  # serve the schema as an Apollo Federation v2 subgraph (schema/federation.py)
     log_level: LogLevel = "info"
 
     @field_validator("timezone")

@@ -122,3 +122,29 @@ async def purposes_and_items(
     purposes = await linked(session, getattr(purpose_link, owner), purpose_link.purpose_id, Purpose, ids)
     items = await linked(session, getattr(item_link, owner), item_link.data_item_id, DataItem, ids)
     return purposes, items
+
+
+async def records_by_column(session: AsyncSession, model: type[SQLModel], column: str,
+                            keys: Iterable[Any]) -> dict[Any, sa.Row]:
+    """Rows as records by the value of one of their columns (a business by its code, a
+    subcontractor by its corporate number), in one query; values that match nothing are left
+    out. Where several rows share a value, the oldest (lowest id) answers."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    table = columns(model)
+    rows = await session.exec(records(model).where(table[column].in_(wanted)).order_by(table.id.desc()))
+    return {getattr(row, column): row for row in rows}  # the lowest id comes last, so it stays
+
+
+async def customers_by_refs(session: AsyncSession, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], sa.Row]:
+    """Customers as records by (business code, external reference), the pair a member system
+    names them by, in one query; pairs that name no customer are left out."""
+    wanted = sorted(set(refs))
+    if not wanted:
+        return {}
+    customer, business = columns(models.Customer), columns(models.Business)
+    stmt = (sa.select(customer, business.code.label("business_code"))
+            .join_from(models.Customer.__table__, models.Business.__table__, business.id == customer.business_id)
+            .where(sa.tuple_(business.code, customer.external_ref).in_(wanted)))
+    return {(row.business_code, row.external_ref): row for row in await session.exec(stmt)}

@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.cache import CacheResponses, ResponseCache
 from schema.documents import DocumentBudget, DocumentCache, Documents, Reader
 from schema.execution import FastExecution, FastPath
+from schema.federation import subgraph_schema
 from schema.masking import MaskingSchema, request_id_of
 from schema.mutations import Mutation
 from schema.permissions import CheckMutationRoots
@@ -100,16 +101,18 @@ def validation_rules(limits: Limits) -> list:
 def build_schema(
     limits: Limits | None = None, *, extensions: Sequence = (), cache: ResponseCache | None = None,
     documents: DocumentCache | None = None, reader: Reader | None = None, fast_path: bool | FastPath = True,
+    federation: bool = False,
 ) -> MaskingSchema:
     """The served schema; `extensions` are the gateway's own (e.g. request metrics). Without a
     `cache` (or with a zero-byte one) every query executes; `documents` keeps valid documents
     (16 MB when not given); a `reader` with an executor reads long documents off the event loop
     (without one, every document is read on it); with `fast_path` (True, or the app's FastPath with its counts and strict mode) queries run on schema/execution's executor where it
-    can answer, else on graphql-core (tests compare them)."""
+    can answer, else on graphql-core (tests compare them). With `federation`, the same schema as an
+    Apollo Federation v2 subgraph (schema/federation.py)."""
     limits = limits or Limits()
     documents = documents if documents is not None else DocumentCache(max_bytes=16 * 2**20)
     caching = [partial(CacheResponses, cache)] if cache is not None and cache.max_bytes > 0 else []
-    schema = MaskingSchema(
+    schema = (subgraph_schema if federation else MaskingSchema)(
         query=Query,
         mutation=Mutation,
         types=[AuditEvent, Business, Contract, Customer, DataItem, Provision, Purpose],

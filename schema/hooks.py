@@ -7,6 +7,9 @@ fails, naming the hook, when an upgrade changes one; then mend it here, not at e
 """
 
 import asyncio
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from graphql import GraphQLSchema
@@ -47,3 +50,34 @@ def wait_on(future: asyncio.Future) -> None:
     coroutine is stepped by hand (schema/execution/executor.py `await_together`), and asyncio checks that
     whoever resumes it has cleared this flag."""
     future._asyncio_future_blocking = False
+
+
+@contextmanager
+def type_directives(extra: Mapping[type, Sequence[object]]) -> Iterator[None]:
+    """While a schema is built, each type of `extra` carries those schema directives too.
+
+    Strawberry reads an object type's directives from its definition, one per class and
+    shared by every schema built from it; federation's `@key`s must reach the subgraph's
+    schema and never the served one. Building a schema is synchronous, so no other build
+    sees them; `keep_type_directives` then pins them on the built schema alone."""
+    saved = {cls: cls.__strawberry_definition__.directives for cls in extra}
+    try:
+        for cls, directives in extra.items():
+            cls.__strawberry_definition__.directives = [*(saved[cls] or ()), *directives]
+        yield
+    finally:
+        for cls, directives in saved.items():
+            cls.__strawberry_definition__.directives = directives
+
+
+def keep_type_directives(schema: Any, extra: Mapping[type, Sequence[object]]) -> None:
+    """The built `schema`'s types of `extra` keep those directives (its printed SDL shows
+    them): each graphql-core type's back-reference becomes a copy of the shared definition
+    with them, which nothing but this schema sees."""
+    for graphql_type in graphql_schema(schema).type_map.values():
+        definition = strawberry_definition(graphql_type)
+        origin = getattr(definition, "origin", None)
+        if origin in extra:
+            copied = copy.copy(definition)
+            copied.directives = [*(definition.directives or ()), *extra[origin]]
+            graphql_type.extensions = {**graphql_type.extensions, DEFINITION: copied}

@@ -23,7 +23,7 @@ from registry import (
     requests,
     subcontractors,
 )
-from registry.lookup import records_by_ids, rows_by_ids
+from registry.lookup import customers_by_refs, records_by_column, records_by_ids, rows_by_ids
 
 
 class Loader(DataLoader):
@@ -88,6 +88,15 @@ def _by_id(context, model, *, instances: bool = False) -> DataLoader:
     return _batched(context, fetch)
 
 
+def _by_column(context, model, column: str) -> DataLoader:
+    """Rows by the value of one of their columns, as records."""
+
+    async def fetch(session, keys):
+        return await records_by_column(session, model, column, keys)
+
+    return _batched(context, fetch)
+
+
 class Loaders:
     """The loaders of one operation; dropped after every write so nothing stale is served."""
 
@@ -121,6 +130,20 @@ class Loaders:
     @cached_property
     def provision(self) -> DataLoader:
         return _by_id(self._context, models.Provision)
+
+    # --- rows by another key (the keys of federation's entities, schema/federation.py) -----
+    @cached_property
+    def business_by_code(self) -> DataLoader:
+        return _by_column(self._context, models.Business, "code")
+
+    @cached_property
+    def subcontractor_by_corporate_number(self) -> DataLoader:
+        return _by_column(self._context, models.Subcontractor, "corporate_number")
+
+    @cached_property
+    def customer_by_ref(self) -> DataLoader:
+        """Keyed by (business code, external reference)."""
+        return _batched(self._context, customers_by_refs)
 
     # --- children -----------------------------------------------------------------------
     @cached_property

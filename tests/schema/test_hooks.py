@@ -71,3 +71,23 @@ async def test_hook_wait_on_lets_a_hand_stepped_coroutine_wait_on_a_future():
     with pytest.raises(StopIteration) as finished:
         coroutine.send(None)
     assert finished.value.value == "done"
+
+
+def test_hook_type_directives_reach_one_build_and_keep_type_directives_pins_them_on_it():
+    from strawberry.federation.schema_directives import Key
+
+    @strawberry.type
+    class Thing:
+        code: str
+
+    @strawberry.type
+    class Things:
+        thing: Thing
+
+    extra = {Thing: [Key(fields="code")]}
+    with hooks.type_directives(extra):
+        federated = strawberry.federation.Schema(query=Things)
+    hooks.keep_type_directives(federated, extra)
+    assert '@key(fields: "code"' in federated.as_str() and "_entities" in federated.as_str()
+    assert not Thing.__strawberry_definition__.directives  # the shared definition is as it was
+    assert "@key" not in strawberry.Schema(query=Things).as_str()
