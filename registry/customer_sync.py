@@ -146,6 +146,12 @@ class ImportResult:
         if len(self.bad_rows) < MAX_SHOWN_BAD:
             self.bad_rows.append(bad)
 
+    def refusal(self) -> InvalidInput | None:
+        """Why nothing was written because of bad rows (all or nothing), or None."""
+        if not self.bad or self.written:
+            return None
+        return InvalidInput(f"{self.bad:,} bad row{'' if self.bad == 1 else 's'}: nothing written", field="rows")
+
     def summary(self) -> str:
         return (f"created {self.created:,}, changed {self.changed:,}, unchanged {self.unchanged:,}, "
                 f"bad {self.bad:,}" + (f", erased (skipped) {self.erased:,}" if self.erased else ""))
@@ -474,6 +480,24 @@ async def import_customers(
     await session.commit()
     result.written = True
     return result
+
+
+async def import_rows(
+    session: AsyncSession,
+    *,
+    actor: str,
+    business_code: str | None,
+    rows: Sequence[dict[str, Any]],
+    today: date,
+    skip_bad: bool = False,
+) -> ImportResult:
+    """`import_customers` for a small batch given as dicts with the JSON Lines keys, numbered
+    from 1 (the `importCustomers` mutation): at most MAX_MUTATION_ROWS (INVALID_INPUT)."""
+    if len(rows) > MAX_MUTATION_ROWS:
+        raise InvalidInput(f"{len(rows):,} rows; at most {MAX_MUTATION_ROWS:,} at once (a larger sync goes through "
+                           "`pi-gateway customers import`)", field="rows")
+    return await import_customers(session, actor=actor, business_code=business_code, source=list_source(rows),
+                                  today=today, skip_bad=skip_bad)
 
 
 class _Writer:
