@@ -55,6 +55,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
@@ -595,12 +596,16 @@ class _Writer:
     async def _write(self, plan: "_Plan") -> None:
         if plan.new:
             ids = await self._new_ids(len(plan.new))
+            now = self.now.isoformat()  # the event's document, in plain JSON types (a million of them)
             for customer_id, (row, codes) in zip(ids, plan.new):
                 values = (customer_id, self.business_id, row.external_ref, row.display_name, row.email,
                           row.registered_on, row.cancelled_on, 1, self.now, self.now)
                 plan.customers.append(values)
                 plan.opened += [(customer_id, self.items[c], row.registered_on, None) for c in codes]
-                plan.event(self, customer_id, None, dict(zip(_COLUMNS, values)) | {"data_item_codes": list(codes)})
+                cancelled = row.cancelled_on.isoformat() if row.cancelled_on else None
+                document = (customer_id, self.business_id, row.external_ref, row.display_name, row.email,
+                            row.registered_on.isoformat(), cancelled, 1, now, now)
+                plan.event(self, customer_id, None, dict(zip(_COLUMNS, document)) | {"data_item_codes": list(codes)})
             try:
                 await self.bulk.insert(Customer, _COLUMNS, plan.customers)
             except Exception as error:  # a customer of the chunk registered by another writer meanwhile
@@ -677,7 +682,10 @@ _MOVE = _PERIOD.update().where(_PERIOD.c.id == _param("p_id", _PERIOD.c.id)).val
 
 
 def _json(document: dict[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, default=_plain)
+    """The document as `audit.record` stores one (sorted keys, text as is), dates in ISO form.
+    orjson, as a million events are encoded: json.dumps took a sixth of the import's time."""
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
+                        default=_plain).decode()
 
 
 def _plain(value: Any) -> Any:
