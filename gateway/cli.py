@@ -8,9 +8,11 @@ with exit status 1; bad usage or settings exit with 2.
 
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -526,3 +528,91 @@ def apply(
     typer.echo(plan.render())
     if plan.changes and not dry_run:
         typer.echo(f"Applied {len(plan.changes)} change{'' if len(plan.changes) == 1 else 's'}.")
+
+
+# --- customers import (issue 14) --------------------------------------------------------
+
+IMPORT_ACTOR = "pi-gateway customers import"  # the audit actor of a sync run from the shell
+PROGRESS_EVERY = 100_000  # rows between plain progress lines while the file is checked
+customers_app = typer.Typer(help="Customers from the member system.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+
+
+class ImportFormat(StrEnum):  # registry.customer_sync.Format
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@customers_app.command("import")
+def customers_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV (header externalRef,registeredOn,cancelledOn,items"
+                                              "[,displayName][,email]) or JSON Lines with the same keys.")],
+    business: Annotated[str | None, typer.Option(help="The business's code (default: the only business).")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Write the good rows and list the bad ones "
+                                                              "(default: any bad row and nothing is written).")] = False,
+    format: Annotated[ImportFormat | None, typer.Option("--format", help="Default: from the file's extension "
+                                                                          "(.csv, .jsonl, .ndjson).")] = None,
+) -> None:
+    """Upsert the member system's customers by externalRef: registrations, cancellations, items.
+
+    Every bad row is listed by line on stderr; unless --skip-bad, nothing is then written (exit 1).
+    Progress goes to stderr, the summary to stdout; no name or email is ever printed.
+    """
+    from registry.customer_sync import file_source, import_customers
+
+    config = settings()
+    require_schema(config)
+    try:
+        source = file_source(file, format.value if format else None)
+    except RegistryError as exc:
+        raise refusal(exc, code=2) from None
+    progress = ImportProgress(sys.stderr.isatty())
+    try:
+        result = in_session(config, lambda session: import_customers(
+            session, actor=IMPORT_ACTOR, business_code=business, source=source,
+            today=clock_of(config).today(), skip_bad=skip_bad, progress=progress), write=True)
+    finally:
+        progress.close()
+    for bad in result.bad_rows:
+        typer.echo(f"line {bad.line}: {bad.field or 'row'}: {bad.message} ({bad.code})", err=True)
+    if result.bad > len(result.bad_rows):
+        typer.echo(f"... and {result.bad - len(result.bad_rows):,} more bad rows", err=True)
+    refused = result.bad and not skip_bad
+    typer.echo(("nothing written; the good rows would have: " if refused else "") + result.summary())
+    if refused:
+        raise fail(f"{result.bad:,} bad row{'' if result.bad == 1 else 's'}: nothing written "
+                   "(fix them, or write the good rows with --skip-bad)")
+
+
+class ImportProgress:
+    """Progress on stderr: a bar on a terminal, plain lines (`imported 250000/1000000 rows`)
+    at each tenth otherwise, so a log holds a few lines, not thousands."""
+
+    def __init__(self, terminal: bool):
+        self.terminal = terminal
+        self.bar = None
+        self.shown: set[tuple[str, int]] = set()
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage == "checked":
+            if total is not None or done % PROGRESS_EVERY == 0:
+                typer.echo(f"checked {done} rows", err=True)
+            return
+        if self.terminal:
+            if self.bar is None:
+                self.bar = typer.progressbar(length=total, label="importing", file=sys.stderr)
+                self.bar.__enter__()
+            self.bar.update(done - self.done)
+            self.done = done
+            return
+        tenth = 10 * done // total if total else 10
+        if (stage, tenth) not in self.shown:
+            self.shown.add((stage, tenth))
+            typer.echo(f"imported {done}/{total} rows", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

@@ -131,7 +131,7 @@ async def seed_scale(
     world = _World(random.Random(seed), clock, scope)
     summary = ScaleSummary(demo.BUSINESS)
     async with database.writer.begin() as conn:
-        bulk = _Bulk(conn, summary.counts)
+        bulk = Bulk(conn, summary.counts)
         await world.write_subcontractors(bulk, subcontractors, report)
         await world.write_customers(bulk, customers, report)
         await bulk.reset_sequences()
@@ -183,7 +183,7 @@ class _Scope:
                    frozenset(id for _, id, voluntary in items if voluntary), provision_id, frozenset(provided))
 
 
-class _Bulk:
+class Bulk:
     """Inserts plain tuples into one table at a time, converted by the columns' own types
     (so stored values read back exactly as the ORM's would): executemany on SQLite, COPY on
     PostgreSQL."""
@@ -269,7 +269,7 @@ class _World:
 
     # --- subcontractors, assessments, contracts, entrustments ---------------------------
 
-    async def write_subcontractors(self, bulk: _Bulk, total: int, report: Progress) -> None:
+    async def write_subcontractors(self, bulk: Bulk, total: int, report: Progress) -> None:
         rng = self.rng
         statuses = rng.choices([s for s, _ in STATUS_MIX], [w for _, w in STATUS_MIX], k=total + 1)
         parents, depth, consenting = self._chains(total, statuses)
@@ -390,7 +390,7 @@ class _World:
 
     # --- customers, held items, requests, provision records ----------------------------
 
-    async def write_customers(self, bulk: _Bulk, total: int, report: Progress) -> None:
+    async def write_customers(self, bulk: Bulk, total: int, report: Progress) -> None:
         next_request = next_record = 1
         report("customers", 0, total)
         for chunk in _chunks(total):

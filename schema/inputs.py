@@ -324,3 +324,24 @@ class EndJointUseInput:
 @strawberry.input(description="Which business's privacy notice to publish.")
 class PublishNoticeInput:
     business_code: str
+
+
+@strawberry.input(description="One member as the member system knows it (see ImportCustomersInput).")
+class CustomerRowInput:
+    external_ref: str
+    registered_on: date
+    cancelled_on: date | None = strawberry.field(default=None, description="Null: not cancelled (a cancellation "
+                                                 "already in effect is never withdrawn).")
+    items: list[str] = strawberry.field(description="The data-item codes held from now on.")
+    display_name: str | None = strawberry.field(default=strawberry.UNSET, description="Left out: unchanged; "
+                                                "null or empty: cleared.")
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="Left out: unchanged; null or "
+                                         "empty: cleared.")
+
+
+@strawberry.input(description="Customers upserted by externalRef, as `pi-gateway customers import` does for a file.")
+class ImportCustomersInput:
+    business_code: str | None = strawberry.field(default=None, description="Optional when there is one business.")
+    rows: list[CustomerRowInput] = strawberry.field(description="At most 1,000; a larger sync goes through the CLI.")
+    skip_bad: bool = strawberry.field(default=False, description="Write the good rows and list the bad ones "
+                                      "(default: any bad row and nothing is written).")

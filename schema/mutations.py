@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from registry import businesses, contracts, customers, joint_uses, notice_versions, provisions, requests, subcontractors
+from registry import businesses, contracts, customer_sync, customers, joint_uses, notice_versions, provisions, requests, subcontractors
 from registry.access import Capability
 from registry.errors import NotFound, RegistryError
 from schema import ids
+from schema.enums import ErrorCode
 from schema.errors import UserError, user_errors
 from schema.inputs import (
     AddEntrustmentInput,
@@ -28,6 +29,7 @@ from schema.inputs import (
     CreateSubcontractorInput,
     EndJointUseInput,
     EndProvisionInput,
+    ImportCustomersInput,
     PublishNoticeInput,
     RecordAssessmentInput,
     RecordDataReturnInput,
@@ -145,6 +147,34 @@ class NoticeVersionPayload:
     created: bool = strawberry.field(default=False, description="Whether this call stored the version; false when "
                                      "the notice read as its latest version, which is returned instead.")
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="A row not imported, and why (never a personal value).")
+class ImportBadRow:
+    index: int = strawberry.field(description="The row's position in the input, from 1.")
+    field: str | None
+    code: ErrorCode
+    message: str
+
+
+@strawberry.type(description="What an import did. With bad rows and skipBad false, nothing was written and the "
+                             "counts say what the good rows would have done.")
+class ImportCustomersPayload:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    erased: int = strawberry.field(default=0, description="Rows of customers erased by a completed DELETION "
+                                   "(APPI Art. 35): skipped whole, never re-personalised.")
+    bad_rows: list[ImportBadRow] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def import_row(row: Any) -> dict[str, Any]:
+    """A CustomerRowInput as the registry reads a JSON line: a field left out is a key left out."""
+    fields = {"externalRef": row.external_ref, "registeredOn": row.registered_on.isoformat(),
+              "cancelledOn": row.cancelled_on.isoformat() if row.cancelled_on else None, "items": list(row.items)}
+    sent = {"displayName": row.display_name, "email": row.email}
+    return fields | {name: value for name, value in sent.items() if value is not strawberry.UNSET}
 
 
 def key(global_id: str | None, type_name: str, field: str) -> int | None:
@@ -519,3 +549,20 @@ class Mutation:
         return NoticeVersionPayload(
             notice_version=NoticeVersion.from_publication(input.business_code, published.publication),
             created=published.created)
+
+    @strawberry.mutation(extensions=REGISTRY, description="Upsert up to 1,000 customers of the member system by "
+                         "externalRef (registrations, cancellations, items given or withdrawn from today), as "
+                         "`pi-gateway customers import` does; unchanged rows write nothing.")
+    async def import_customers(self, info: Info, input: ImportCustomersInput) -> ImportCustomersPayload:
+        try:
+            result = await write(info, customer_sync.import_rows, business_code=input.business_code,
+                                 rows=[import_row(row) for row in input.rows], today=info.context.clock.today(),
+                                 skip_bad=input.skip_bad)
+        except RegistryError as error:
+            return ImportCustomersPayload(errors=user_errors(error))
+        refusal = result.refusal()
+        return ImportCustomersPayload(
+            created=result.created, changed=result.changed, unchanged=result.unchanged, erased=result.erased,
+            bad_rows=[ImportBadRow(index=b.line, field=b.field, code=b.code, message=b.message)
+                      for b in result.bad_rows],
+            errors=user_errors(refusal) if refusal else [])

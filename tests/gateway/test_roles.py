@@ -63,6 +63,8 @@ MUTATIONS: dict[str, tuple[Capability, dict]] = {
         "dataItemCodes": ["name"], "responsible": "ALMEX Inc."}),
     "endJointUse": (Capability.WRITE_REGISTRY, {"id": encode("JointUse", 1), "effectiveUntil": "2026-12-31"}),
     "publishNotice": (Capability.WRITE_REGISTRY, {"businessCode": "loveinn-japan"}),
+    "importCustomers": (Capability.WRITE_REGISTRY,
+                        {"rows": [{"externalRef": "RM-10", "registeredOn": "2026-11-01", "items": ["name"]}]}),
 }
 
 # field guarded by a capability some role lacks -> that capability
