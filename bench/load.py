@@ -3,8 +3,9 @@
 `python -m bench.load '<json spec>'` prints one JSON line: requests, errors, req/s and
 latency percentiles of the answers inside the measuring window (see Window). Spec keys:
 url, token (optional), kind ("post": the same body each time; "handlings": Q-handlings of a
-random customer 1..customers; "update": updateSubcontractor of the client's own
-subcontractor), body, customers, concurrency, duration, warmup (at least), and distinct
+random customer 1..customers; "entities": Q-entities of `representations` random customers,
+a new draw each request; "update": updateSubcontractor of the client's own
+subcontractor), body, customers, representations, concurrency, duration, warmup (at least), and distinct
 (handlings: no customer asked twice in the run, so a response cache never hits; the run
 ends early, with "exhausted", when every customer has been asked).
 
@@ -28,13 +29,22 @@ from collections.abc import Iterator
 
 import httpx
 
-from bench.queries import M_UPDATE_SUBCONTRACTOR, Q_HANDLINGS
+from bench.queries import M_UPDATE_SUBCONTRACTOR, Q_ENTITIES, Q_HANDLINGS, REPRESENTATIONS
 
 
 def gid(type_name: str, key: int) -> str:
     import base64
 
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+
+
+def entities_body(numbers: list[int]) -> str:
+    """Q-entities of the scale customers numbered `numbers` (registry/scale.py names customer N
+    `LIJ-S` and N in seven digits, of the demo business)."""
+    representations = [{"__typename": "Customer", "business": {"code": "loveinn-japan"},
+                        "externalRef": f"LIJ-S{number:07d}"} for number in numbers]
+    return json.dumps({"query": Q_ENTITIES, "operationName": "QEntities",
+                       "variables": {"representations": representations}})
 
 
 def failed(response: httpx.Response) -> bool:
@@ -65,6 +75,9 @@ class Client:
         kind = self.spec["kind"]
         if kind == "post":
             return self.spec["body"].encode()
+        if kind == "entities":  # a new draw of customers each time: a response cache never hits
+            count = min(self.spec.get("representations", REPRESENTATIONS), self.spec["customers"])
+            return entities_body(self.rng.sample(range(1, self.spec["customers"] + 1), count)).encode()
         if kind == "handlings":
             number = next(self.shared, None) if self.shared is not None else self.rng.randint(1, self.spec["customers"])
             if number is None:

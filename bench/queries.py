@@ -51,6 +51,27 @@ query QHandlings($id: ID!) {
 }
 """
 
+# Q-entities (issue 15): a supergraph's gateway asking the pi-gateway subgraph (`serve
+# --federation`) who handles each of a page of customers it already serves, by the key a member
+# system knows them by; the same selection as Q-handlings, for REPRESENTATIONS customers at once.
+REPRESENTATIONS = 100
+Q_ENTITIES = """
+query QEntities($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on Customer {
+      externalRef status
+      handlings {
+        party { name country }
+        role excluded exclusionReasons
+        purposes { code } dataItems { code }
+        contract { reference status }
+        chain { name }
+      }
+    }
+  }
+}
+"""
+
 # A vendor manager's edit, with its audit event: the name changes, the version moves on.
 M_UPDATE_SUBCONTRACTOR = """
 mutation UpdateSubcontractor($input: UpdateSubcontractorInput!) {

@@ -1,5 +1,5 @@
 """RESULTS.md: one run's table per database, the machine it ran on, how it was measured, and
-the targets of issues 7, 10 and 11 checked against it (bench/targets.py). Hand-written notes go below the
+the targets of issues 7, 10, 11 and 15 checked against it (bench/targets.py). Hand-written notes go below the
 generated part after a run; the next run replaces the whole file.
 """
 
@@ -100,10 +100,28 @@ def small_method(args, cache: str) -> list[str]:
     ]
 
 
+def entities_method(args, cache: str) -> list[str]:
+    return [
+        "- Q-entities (issue 15): `_entities` for 100 customer representations (`business { code } externalRef`, "
+        "each request a new random draw, so the response cache never answers) selecting Q-handlings' fields, "
+        "against `pi-gateway serve --federation` with the response cache at its default "
+        f"({cache}), one client (latency without queueing, as Q-handlings), at both sizes. Its SQL statements "
+        "are counted in process like the others', for 1 and for 100 representations.",
+    ]
+
+
 def method(args, cache: str) -> list[str]:
     """How the figures were taken, for the reader of RESULTS.md."""
     if args.only == "abuse":
         return ABUSE_METHOD
+    if args.only == "entities":
+        return ["- The gateway is `pi-gateway serve --federation` with the production settings and request log, "
+                "except a rate limit too high to matter and a 300 s operation timeout. The load generator "
+                "(bench/load.py, httpx) runs in its own process on the same machine.",
+                f"- Sizes: small = {args.small_customers:,} customers / {args.small_subcontractors:,} "
+                f"subcontractors, main = {args.customers:,} customers / {args.subcontractors:,} subcontractors; "
+                f"each phase warms up, then counts the answers of the next {args.duration:g} s.",
+                *entities_method(args, cache)]
     if args.only == "small":
         return ["- The gateway is `pi-gateway serve` with the production settings and request log, except a rate "
                 "limit too high to matter and a 300 s operation timeout; B-raw is bench/raw.py under the same "
@@ -137,6 +155,7 @@ def method(args, cache: str) -> list[str]:
         "- B-raw is bench/raw.py under the same uvicorn (no authentication). The load generator (bench/load.py, "
         "httpx) runs in its own process on the same machine, so client and server share its CPUs; at the "
         "cached rates the client's own work on 1.5 MB answers is part of what limits the figure.",
+        *entities_method(args, cache),
         *(small_method(args, cache) if args.only is None else []),
         *(ABUSE_METHOD if args.only is None else []),
     ]
@@ -146,8 +165,9 @@ def write_results(path: Path, results: list[Results], targets: list[Target], arg
                   cache: str, seconds: float) -> None:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join([
-        "# Benchmark results (" + {"abuse": "issue 10", "issue7": "issue 7", "small": "issue 11, Q-small"}.get(
-            args.only, "issues 7, 10 and 11") + ")",
+        "# Benchmark results (" + {"abuse": "issue 10", "issue7": "issue 7", "small": "issue 11, Q-small",
+                                    "entities": "issue 15, Q-entities"}.get(
+            args.only, "issues 7, 10, 11 and 15") + ")",
         "",
         f"Made by `{command}` on {when}; the run took {duration(seconds)}.",
         "",

@@ -11,6 +11,9 @@ separate load-generator process (bench/load.py):
   worker, then at 2 workers;
 - Q-map cached (the same query repeated) against B-raw;
 - Q-handlings of customers never asked before, on the cached gateway, at both sizes;
+- Q-entities (issue 15): federation's `_entities` for 100 customers at once, each request a new
+  draw, on a cached gateway serving as a subgraph (`serve --federation`), at both sizes
+  (`--only entities` runs just this and its statement counts, into bench/RESULTS-entities.md);
 - updateSubcontractor throughput with the audit trail, then a check that the cached gateway
   answers what B-raw reads from the database (no stale answer);
 - Q-small (issue 11: one subcontractor with its contracts, where a request's fixed cost
@@ -39,11 +42,19 @@ import httpx
 import sqlalchemy as sa
 
 from bench import abuse
-from bench.load import gid
-from bench.queries import Q_HANDLINGS, Q_MAP, Q_SMALL
+from bench.load import entities_body, gid
+from bench.queries import Q_HANDLINGS, Q_MAP, Q_SMALL, REPRESENTATIONS
 from bench.report import Results, duration, table, write_results
 from bench.servers import BIN, ROOT, TIMEZONE, Peak, Server, environment, gateway, raw, sampled_rss
-from bench.targets import MB_PER_MIB, NO_FAILED_REQUEST, abuse_targets, issue_targets, small_targets, targets_table
+from bench.targets import (
+    MB_PER_MIB,
+    NO_FAILED_REQUEST,
+    abuse_targets,
+    entities_targets,
+    issue_targets,
+    small_targets,
+    targets_table,
+)
 from registry import migrate
 from registry.clock import Clock
 from registry.db import Database
@@ -205,9 +216,10 @@ def token_of(url: str, name: str = "bench", role: str = "ADMIN") -> str:
 # --- statements per request, in process ------------------------------------------------------
 
 
-def statements_per_request(url: str, token: str, body: str) -> int:
+def statements_per_request(url: str, token: str, body: str, *, federation: bool = False) -> int:
     """How many SQL statements the gateway sends for one request: the second of two identical
-    ones to the real app (response cache off, the token lookup cached), counted on its engines."""
+    ones to the real app (response cache off, the token lookup cached), counted on its engines;
+    `federation`: the app serving as a subgraph."""
     from gateway.app import create_app
     from gateway.settings import load_settings
 
@@ -221,7 +233,7 @@ def statements_per_request(url: str, token: str, body: str) -> int:
         for engine in {database.reader, database.writer}:
             sa.event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
         settings = load_settings(database_url=url, timezone=TIMEZONE, log_level="warning", auth_cache_seconds=3600,
-                                 response_cache_mb=0)
+                                 response_cache_mb=0, federation=federation)
         app = create_app(settings, database=database)
         headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
         try:
@@ -345,6 +357,11 @@ class BackendRun:
     def run(self) -> Results:
         if self.args.only in ("abuse", "small"):
             self.prepare_databases(("small",))
+        elif self.args.only == "entities":
+            self.prepare_databases()
+            self.count_entities_statements()
+            self.entities()
+            self.report_failures()
         else:
             self.run_issue_7()
         if self.args.only in (None, "small"):
@@ -412,6 +429,23 @@ class BackendRun:
         self.out.values["map_statements"] = max(map_counts)
         self.out.values["map_statements_constant"] = len(set(map_counts)) == 1
         self.out.values["handlings_statements_constant"] = len(set(handling_counts)) == 1
+        self.count_entities_statements()
+
+    def count_entities_statements(self) -> None:
+        """Q-entities on the app serving as a subgraph: for one representation and for a hundred,
+        at both sizes (issue 15: the statements do not grow with the representations)."""
+        rnd, counts = random.Random(2), []
+        for name in ("small", "main"):
+            customers = self.sizes[name].customers
+            drawn = rnd.sample(range(1, customers + 1), min(REPRESENTATIONS, customers))
+            for numbers in (drawn[:1], drawn):
+                body = entities_body(numbers)
+                counts.append(statements_per_request(getattr(self.dbs, name), self.tokens[name], body,
+                                                     federation=True))
+                self.out.put(f"SQL statements per Q-entities ({len(numbers)} of {customers:,} customers)",
+                             counts[-1])
+        self.out.values["entities_statements"] = max(counts)
+        self.out.values["entities_statements_constant"] = len(set(counts)) == 1
 
     def uncached(self, bare: Server, bare_answer: dict) -> None:
         """Q-map with the response cache off, against B-raw, at 1 and at 2 workers. The gateway
@@ -487,6 +521,22 @@ class BackendRun:
         if main and small_p95:
             self.out.values["handlings_ratio"] = ratio(main, small_p95)
             self.out.put("Q-handlings p95 main / small", self.out.values["handlings_ratio"])
+        self.entities()
+
+    def entities(self) -> None:
+        """Q-entities (issue 15) on a cached gateway serving as a subgraph, at both sizes, one
+        client (latency without queueing, as Q-handlings), each request a new draw of customers."""
+        for name in ("small", "main"):
+            size = self.sizes[name]
+            with gateway(getattr(self.dbs, name), self.log, cache_mb=None, federation=True) as subgraph:
+                self.say(f"Q-entities, {REPRESENTATIONS} of {size.customers:,} customers, {self.args.duration:g} s")
+                with sampled_rss(subgraph.pid) as self.peaks[f"cached entities ({name})"]:
+                    m = self.load(subgraph, kind="entities", token=self.tokens[name], customers=size.customers,
+                                  concurrency=1)
+            each = f"{m['p50_ms'] / REPRESENTATIONS:.2f}" if m["p50_ms"] else "-"
+            self.out.put(f"Q-entities p50 / p95 ms ({REPRESENTATIONS} of {size.customers:,} customers; answers; "
+                         "p50 per customer)", f"{m['p50_ms']} / {m['p95_ms']} ({m['requests']}; {each})")
+            self.out.values[f"entities_p95_{name}"] = m["p95_ms"]
 
     def handlings_load(self, server: Server, size: str) -> dict:
         return self.load(server, kind="handlings", token=self.tokens[size], distinct=True,
@@ -577,18 +627,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds the bystander is measured alone, then under attack (issue 10)")
     parser.add_argument("--small-rounds", type=int, default=3,
                         help="Q-small's rounds, each loading B-raw, uncached and cached for --duration")
-    parser.add_argument("--only", choices=["issue7", "abuse", "small"], default=None,
-                        help="run only issue 7's phases, only issue 10's abuse phase, or only issue 11's Q-small")
+    parser.add_argument("--only", choices=["issue7", "abuse", "small", "entities"], default=None,
+                        help="run only issue 7's phases, only issue 10's abuse phase, only issue 11's Q-small, "
+                             "or only issue 15's Q-entities")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the SQLite databases even when present")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PI_GATEWAY_BENCH_POSTGRES_URL"),
                         help="a server whose user may create databases [PI_GATEWAY_BENCH_POSTGRES_URL]")
     parser.add_argument("--output", type=Path, default=None,
-                        help="where the results go [bench/RESULTS.md; with --only abuse or small, "
-                             "bench/RESULTS-abuse.md or bench/RESULTS-small.md]")
+                        help="where the results go [bench/RESULTS.md; with --only abuse, small or entities, "
+                             "bench/RESULTS-abuse.md, bench/RESULTS-small.md or bench/RESULTS-entities.md]")
     args = parser.parse_args(argv)
     if args.output is None:
-        args.output = RESULTS.with_name(f"RESULTS-{args.only}.md") if args.only in ("abuse", "small") else RESULTS
+        separate = ("abuse", "small", "entities")
+        args.output = RESULTS.with_name(f"RESULTS-{args.only}.md") if args.only in separate else RESULTS
     if args.small_subcontractors is None:
         args.small_subcontractors = args.subcontractors
     return args
@@ -624,8 +676,11 @@ def main(argv: list[str] | None = None) -> None:
         results.append(BackendRun("SQLite", sqlite_databases(sizes), sizes, args).run())
     if args.postgres_url:
         results.append(BackendRun("PostgreSQL", postgres_databases(args.postgres_url), sizes, args).run())
-    targets = [] if args.only in ("abuse", "small") else issue_targets(
+    targets = [] if args.only in ("abuse", "small", "entities") else issue_targets(
         args.small_customers, args.customers, args.seed_customers, args.seed_subcontractors)
+    targets += entities_targets(args.small_customers, args.customers) if args.only in (None, "issue7",
+                                                                                       "entities") else []
+    targets += [NO_FAILED_REQUEST] if args.only == "entities" else []
     targets += small_targets() if args.only in (None, "small") else []
     targets += [NO_FAILED_REQUEST] if args.only == "small" else []
     targets += abuse_targets() if args.only in (None, "abuse") else []

@@ -92,9 +92,11 @@ def _wait_until_up(process: subprocess.Popen, base: str, name: str, log: Path) -
     raise RuntimeError(f"{name} did not answer /healthz; see {log}")
 
 
-def gateway(url: str, log: Path, *, cache_mb: str | None, workers: int = 1, rate_limited: bool = False):
-    """`pi-gateway serve` on `url`; `cache_mb` None leaves the response cache at its default."""
-    command = [str(BIN / "pi-gateway"), "serve", "--workers", str(workers)]
+def gateway(url: str, log: Path, *, cache_mb: str | None, workers: int = 1, rate_limited: bool = False,
+            federation: bool = False):
+    """`pi-gateway serve` on `url`; `cache_mb` None leaves the response cache at its default;
+    `federation` serves it as a Federation v2 subgraph (`serve --federation`)."""
+    command = [str(BIN / "pi-gateway"), "serve", "--workers", str(workers), *(["--federation"] if federation else [])]
     return server(command, environment(url, **{CACHE_SETTING: cache_mb}), log, rate_limited=rate_limited)
 
 

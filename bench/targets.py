@@ -1,4 +1,4 @@
-"""The targets of issues 7, 10 and 11, checked against one run's figures: the section of RESULTS.md that
+"""The targets of issues 7, 10, 11 and 15, checked against one run's figures: the section of RESULTS.md that
 says, per database, which target is met and by how much a missed one falls short.
 
 A target reads one figure the harness stored under a key (`Results.values`); a figure
@@ -80,6 +80,17 @@ def small_targets() -> list[Target]:
         Target("(issue 11) Q-small uncached at least 0.5x B-raw (throughput)", "small_ratio", 0.5, ">=", "x"),
         Target("(issue 11) Q-small cached at least 1x B-raw (throughput)", "small_cached_ratio", 1.0, ">=", "x"),
         Target("(issue 11) Q-small identical to B-raw: uncached, cached miss, cached hit", "small_answers_identical"),
+    ]
+
+
+def entities_targets(small: int, main: int) -> list[Target]:
+    """Issue 15's: federation's `_entities` for 100 customers with their handlings
+    (bench/run.py `BackendRun.entities`); the latency is shown next to Q-handlings'."""
+    return [
+        Target(f"(issue 15) SQL statements per Q-entities the same for 1 and 100 customers, at {small:,} and "
+               f"{main:,} customers", "entities_statements_constant"),
+        Target(f"(issue 15) Q-entities p95 at {main:,} customers (100 customers a request)", "entities_p95_main",
+               op="show", unit=" ms"),
     ]
 
 

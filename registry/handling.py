@@ -39,9 +39,14 @@ remaining work, and its result depends on the customer only through their `Custo
 which many customers share (the same held items, both active), so the derived handlings are
 kept under the same version too. Without one (the CLI, most tests) everything is read afresh:
 the registry itself holds no state between calls.
+
+`resolve_handlings_of` resolves many customers in one go (a page of customers, federation's
+`_entities`): the same few queries whatever their number, each distinct state derived once.
+`resolve_handlings`, for one customer, is that call with one id.
 """
 
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -319,15 +324,6 @@ def is_registered_on(customer: Customer, as_of: date) -> bool:
     return customer.registered_on <= as_of
 
 
-async def _customer_state(session: AsyncSession, ctx: BusinessContext, customer: Customer,
-                          as_of: date) -> CustomerState:
-    held = await _rows(session, select(CustomerDataItem.data_item_id).where(
-        CustomerDataItem.customer_id == customer.id, in_effect(CustomerDataItem, as_of)))
-    stops = (await completed_stops(session, [customer.id], as_of))[customer.id]
-    return customer_state(ctx, as_of, held=frozenset(held), cancelled=is_cancelled_on(customer, as_of),
-                          registered=is_registered_on(customer, as_of), stops=stops)
-
-
 async def completed_stops(session: AsyncSession, customer_ids: list[int], day: date) -> dict[int, list[tuple]]:
     """Per customer, their completed STOP_USE and STOP_THIRD_PARTY_PROVISION requests resolved
     on or before `day`, as rows (request id, kind, named target or None), a thousand customers
@@ -381,38 +377,95 @@ async def resolve_handlings(session: AsyncSession, customer_id: int, *, as_of: d
     earlier resolutions read at the same registry version. Given `today`, a day from it on
     reads the parties' jurisdictions from their columns; an earlier day, or any without it,
     from their history."""
-    customer = await session.get(Customer, customer_id)
-    if customer is None:
+    found = await resolve_handlings_of(session, [customer_id], as_of=as_of, today=today,
+                                       include_excluded=include_excluded, contexts=contexts)
+    if customer_id not in found:
         raise NotFound(f"No customer with id {customer_id}", field="id")
-    business = await session.get(Business, customer.business_id)
-    ctx = await load_business_context(session, business, contexts)
-    state = await _customer_state(session, ctx, customer, as_of)
-    handlings = await _derived_handlings(session, ctx, state, as_of, today, contexts)
-    return list(handlings) if include_excluded else [h for h in handlings if not h.excluded]
+    return found[customer_id]
 
 
-async def _derived_handlings(session: AsyncSession, ctx: BusinessContext, state: CustomerState,
-                             as_of: date, today: date | None, contexts: BusinessContexts | None) -> list[Handling]:
-    """`derive_handlings`, reused for every customer in the same state at the same version
-    (shared: nobody may change the list or what it holds)."""
-    if contexts is None or writes(session):
-        return await _derive(session, ctx, state, as_of, today)
-    cache, at = contexts, await version.current(session)
-    key = (ctx.business.id, state, as_of)
-    found = cache.get_derived(at, key)
-    if found is None:
-        found = await _derive(session, ctx, state, as_of, today)
-        cache.put_derived(at, key, found)
+async def resolve_handlings_of(session: AsyncSession, customer_ids: Iterable[int], *, as_of: date,
+                               today: date | None = None, include_excluded: bool = False,
+                               contexts: BusinessContexts | None = None) -> dict[int, list[Handling]]:
+    """`resolve_handlings` for many customers at once, by id (an id naming no customer is
+    left out), in a number of queries that does not grow with the customers: the customers
+    with their businesses, their held items and their completed stop requests a thousand
+    customers a query, each business's context once, and for a day before `today` each
+    business's jurisdictions once (only when some handlings are not already derived)."""
+    ids = list(dict.fromkeys(customer_ids))
+    customers = await _customers_with_businesses(session, ids)
+    held = await _held_items(session, [c.id for c, _ in customers], as_of)
+    stops = await completed_stops(session, [c.id for c, _ in customers], as_of)
+    ctxs: dict[int, BusinessContext] = {}
+    derive = _Derivation(session, as_of, today, contexts)
+    found: dict[int, list[Handling]] = {}
+    for customer, business in customers:
+        if business.id not in ctxs:
+            ctxs[business.id] = await load_business_context(session, business, contexts)
+        ctx = ctxs[business.id]
+        state = customer_state(ctx, as_of, held=held.get(customer.id, frozenset()),
+                               cancelled=is_cancelled_on(customer, as_of),
+                               registered=is_registered_on(customer, as_of), stops=stops.get(customer.id, ()))
+        handlings = await derive.handlings(ctx, state)
+        found[customer.id] = list(handlings) if include_excluded else [h for h in handlings if not h.excluded]
     return found
 
 
-async def _derive(session: AsyncSession, ctx: BusinessContext, state: CustomerState, as_of: date,
-                  today: date | None) -> list[Handling]:
-    """`derive_handlings` with the parties' jurisdictions on `as_of`: their columns from today
-    on (their open period, which began by today), else their history."""
-    if today is not None and as_of >= today:
-        return derive_handlings(ctx, state, as_of)
-    return derive_handlings(ctx, state, as_of, await jurisdictions.on_day(session, ctx.business.id, as_of))
+async def _customers_with_businesses(session: AsyncSession, ids: list[int]) -> list[tuple[Customer, Business]]:
+    """The customers of `ids` that exist, in the order of `ids`, each with its business."""
+    rows: dict[int, tuple[Customer, Business]] = {}
+    for n in range(0, len(ids), 1000):
+        found = await session.exec(select(Customer, Business).join(Business, Business.id == Customer.business_id)
+                                   .where(Customer.id.in_(ids[n:n + 1000])))
+        rows.update((customer.id, (customer, business)) for customer, business in found.all())
+    return [rows[i] for i in ids if i in rows]
+
+
+async def _held_items(session: AsyncSession, customer_ids: list[int], day: date) -> dict[int, frozenset[int]]:
+    """Per customer, the ids of the items held on `day` (none: absent), a thousand customers a query."""
+    held: dict[int, set[int]] = defaultdict(set)
+    for n in range(0, len(customer_ids), 1000):
+        rows = await session.exec(select(CustomerDataItem.customer_id, CustomerDataItem.data_item_id).where(
+            CustomerDataItem.customer_id.in_(customer_ids[n:n + 1000]), in_effect(CustomerDataItem, day)))
+        for customer_id, item_id in rows.all():
+            held[customer_id].add(item_id)
+    return {customer_id: frozenset(items) for customer_id, items in held.items()}
+
+
+class _Derivation:
+    """The handlings of each (business, customer state) on one day, derived once per batch and
+    reused across batches through `contexts` (shared: nobody may change the lists or what they
+    hold); the parties' jurisdictions on a past day read once per business, when first needed."""
+
+    def __init__(self, session: AsyncSession, as_of: date, today: date | None,
+                 contexts: BusinessContexts | None) -> None:
+        self.session, self.as_of, self.today = session, as_of, today
+        self.contexts = None if contexts is None or writes(session) else contexts
+        self.derived: dict[tuple, list[Handling]] = {}
+        self.on_day: dict[int, Jurisdictions] = {}
+
+    async def handlings(self, ctx: BusinessContext, state: CustomerState) -> list[Handling]:
+        key = (ctx.business.id, state, self.as_of)
+        found = self.derived.get(key)
+        if found is not None:
+            return found
+        at = None if self.contexts is None else await version.current(self.session)
+        found = None if at is None else self.contexts.get_derived(at, key)
+        if found is None:
+            found = derive_handlings(ctx, state, self.as_of, await self._jurisdictions(ctx))
+            if at is not None:
+                self.contexts.put_derived(at, key, found)
+        self.derived[key] = found
+        return found
+
+    async def _jurisdictions(self, ctx: BusinessContext) -> Jurisdictions | None:
+        """Their columns from today on (their open period, which began by today), else their history."""
+        if self.today is not None and self.as_of >= self.today:
+            return None
+        bid = ctx.business.id
+        if bid not in self.on_day:
+            self.on_day[bid] = await jurisdictions.on_day(self.session, bid, self.as_of)
+        return self.on_day[bid]
 
 
 # --- The rules ------------------------------------------------------------------------

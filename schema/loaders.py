@@ -16,6 +16,7 @@ from registry import (
     businesses,
     contracts,
     customers,
+    handling,
     joint_uses,
     models,
     notice_versions,
@@ -214,6 +215,13 @@ class Loaders:
         return self._many(_by_day(customers.held_items))
 
     @cached_property
+    def handlings(self) -> DataLoader:
+        """Keyed by (customer id, day, include excluded): the customer's handlings that day."""
+        context = self._context
+        fetch = partial(_handlings, today=context.clock.today(), contexts=context.business_contexts)
+        return self._many(fetch)
+
+    @cached_property
     def notice_in_force(self) -> DataLoader:
         """Keyed by (business id, day): the published notice version of that day, or None."""
         return _batched(self._context, notice_versions.in_force)
@@ -253,6 +261,24 @@ class Loaders:
 
 async def _current_statuses(session, ids, *, today):
     return await subcontractors.current_contract_statuses(session, ids, today=today)
+
+
+async def _handlings(session, keys, *, today, contexts):
+    """One resolution per day for every customer asked about that day, excluded parties
+    included, then each key's share: asking with and without `includeExcluded` reads once."""
+    days: dict[Any, list] = {}
+    for customer_id, day, _ in keys:
+        days.setdefault(day, []).append(customer_id)
+    found = {}
+    for day, customer_ids in days.items():
+        answer = await handling.resolve_handlings_of(session, customer_ids, as_of=day, today=today,
+                                                     include_excluded=True, contexts=contexts)
+        found.update({(customer_id, day): handlings for customer_id, handlings in answer.items()})
+    return {key: _included(found[key[:2]], key[2]) for key in keys if key[:2] in found}
+
+
+def _included(handlings: list, include_excluded: bool) -> list:
+    return handlings if include_excluded else [h for h in handlings if not h.excluded]
 
 
 def _by_day(fetch):

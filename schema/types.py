@@ -672,11 +672,8 @@ class Customer(Node):
     async def handlings(
         self, info: Info, as_of: date | None = None, include_excluded: bool | None = False
     ) -> list[Handling]:
-        today = info.context.clock.today()
-        results = await info.context.run(
-            handling.resolve_handlings, self._row.id, as_of=as_of or today, today=today,
-            include_excluded=bool(include_excluded), contexts=info.context.business_contexts,
-        )
+        key = (self._row.id, as_of or info.context.clock.today(), bool(include_excluded))
+        results = await info.context.loaders.handlings.load(key)  # a page's customers in one resolution
         return [shared(h, Handling.from_result) for h in results]  # derived handlings are shared too
 
     @strawberry.field
