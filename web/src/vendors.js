@@ -44,7 +44,7 @@ function h(tag, attrs = {}, ...children) {
 
 // Replace what #view shows (null and false children are left out, as in h()).
 function render(...children) {
-  render(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  view.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 function setStatus(text, kind = "info") {
