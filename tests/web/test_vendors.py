@@ -81,6 +81,14 @@ def serious_violations(page, axe_script: str) -> list[dict]:
     return [v for v in violations if v["impact"] in ("serious", "critical")]
 
 
+def search(page) -> None:
+    """Submit the filters and wait for the table drawn from the answer (never the previous one)."""
+    page.evaluate("document.querySelector('#subcontractors').dataset.stale = 'yes'")
+    page.click("#search")
+    page.locator("#subcontractors:not([data-stale])").wait_for(timeout=WAIT_MS)
+    ready(page, "list")
+
+
 def rows(page) -> list[str]:
     return page.locator("#subcontractors tbody th[scope=row]").all_inner_texts()
 
@@ -99,20 +107,17 @@ def test_list_shows_every_subcontractor_with_its_findings_and_filters_them(page,
     assert serious_violations(page, axe_script) == []
 
     page.check("#f-expiring")
-    page.click("#search")
-    page.wait_for_function("document.querySelectorAll('#subcontractors tbody th[scope=row]').length === 1", timeout=WAIT_MS)
+    search(page)
     assert [known["subs"][n]["id"] for n in rows(page)] == sorted(expiring)
 
     page.uncheck("#f-expiring")
     page.check("#f-reentrusted")
-    page.click("#search")
-    page.wait_for_function("document.querySelectorAll('#subcontractors tbody th[scope=row]').length === 1", timeout=WAIT_MS)
+    search(page)
     assert rows(page) == [n for n, s in known["subs"].items() if s["parent"]]
 
     page.uncheck("#f-reentrusted")
     page.fill("#f-country", "sg")  # the API's filter, sent upper-cased
-    page.click("#search")
-    page.wait_for_function("document.querySelectorAll('#subcontractors tbody th[scope=row]').length === 1", timeout=WAIT_MS)
+    search(page)
     assert rows(page) == [n for n, s in known["subs"].items() if s["country"] == "SG"]
 
 
@@ -124,8 +129,8 @@ def test_list_pages_through_the_apis_cursors_forward_and_back(page, web_server, 
     sign_in(page, tokens[Role.VIEWER])
     ready(page, "list")
     page.fill("#f-name", "paging test")
-    page.click("#search")
-    page.wait_for_function("document.querySelector('#subcontractors caption').textContent.includes('25 match')", timeout=WAIT_MS)
+    search(page)
+    assert "25 match" in page.locator("#subcontractors caption").inner_text()
     first = rows(page)
     assert first == [f"Paging Test {n:02d}" for n in range(20)]
     assert page.is_disabled("#previous-page")
@@ -145,8 +150,7 @@ def test_vendor_manager_renews_the_expiring_contract_and_the_data_map_shows_the_
     sign_in(page, tokens[Role.VENDOR_MANAGER])
     ready(page, "list")
     page.check("#f-expiring")
-    page.click("#search")
-    page.wait_for_function("document.querySelectorAll('#subcontractors tbody th[scope=row]').length === 1", timeout=WAIT_MS)
+    search(page)
     open_subcontractor(page, "Kumo Hosting K.K. (fictional)")
     old = page.locator("article[data-reference=LIJ-HOST-001]")
     assert old.get_attribute("data-status") == "ACTIVE"
@@ -302,3 +306,4 @@ def test_the_list_is_reachable_by_keyboard_alone(page, web_server, tokens):
     page.keyboard.press("Enter")
     ready(page, "subcontractor")
     assert page.locator("#sub-name").inner_text() == target
+    assert page.evaluate("document.activeElement.id") == "sub-name"  # the new page's heading has the focus

@@ -116,15 +116,18 @@ window.addEventListener("hashchange", () => session && route());
 
 async function route() {
   const match = /^#\/subcontractor\/(.+)$/.exec(location.hash);
-  if (match) await showSubcontractor(decodeURIComponent(match[1]));
-  else await showList();
+  // a new page's heading takes the focus, so keyboard and screen-reader users start there
+  if (match) await showSubcontractor(decodeURIComponent(match[1]), { focus: true });
+  else await showList({ focus: "#list-h" });
 }
 
 const subcontractorHref = (id) => `#/subcontractor/${encodeURIComponent(id)}`;
 
 // --- the list ------------------------------------------------------------------------------
 
-async function showList({ focus = false } = {}) {
+// `focus`: the selector of what takes the focus once drawn (the list is redrawn whole, so the
+// control that asked for it would otherwise be gone and the focus lost to the page).
+async function showList({ focus = null } = {}) {
   view.dataset.view = "list";
   view.dataset.state = "loading";
   setStatus("Loading subcontractors…");
@@ -156,7 +159,7 @@ async function showList({ focus = false } = {}) {
     h("button", { type: "button", id: "next-page", disabled: !hasNext, onclick: () => turn(1, connection.pageInfo.endCursor) }, "Next →"));
 
   render(
-    h("h1", {}, "Subcontractors"),
+    h("h1", { id: "list-h", tabindex: -1 }, "Subcontractors"),
     filterForm(),
     table,
     pager,
@@ -165,7 +168,7 @@ async function showList({ focus = false } = {}) {
   view.dataset.rows = String(rows.length);
   view.dataset.state = "ready";
   setStatus(`${rows.length} subcontractor(s) shown.`);
-  if (focus) $("#subcontractors caption").scrollIntoView();
+  if (focus) ($(`${focus}:not(:disabled)`) ?? $("#list-h")).focus();
 }
 
 function listRow(sub, findings) {
@@ -186,7 +189,7 @@ function listRow(sub, findings) {
 function turn(step, cursor) {
   if (step > 0) list.cursors[list.page + 1] = cursor;
   list.page = Math.max(0, list.page + step);
-  showList({ focus: true });
+  showList({ focus: step > 0 ? "#next-page" : "#previous-page" });
 }
 
 function filterForm() {
@@ -233,7 +236,7 @@ function applyFilters(filter, client) {
   list.client = client;
   list.cursors = [null];
   list.page = 0;
-  showList();
+  showList({ focus: "#search" });
 }
 
 // --- one subcontractor -------------------------------------------------------------------
@@ -263,7 +266,7 @@ async function businessChoices(code) {
   return choicesCache.get(code);
 }
 
-async function showSubcontractor(id, { notice = null } = {}) {
+async function showSubcontractor(id, { focus = false } = {}) {
   view.dataset.view = "subcontractor";
   view.dataset.state = "loading";
   setStatus("Loading the subcontractor…");
@@ -283,8 +286,7 @@ async function showSubcontractor(id, { notice = null } = {}) {
   const ms = sub.managementSystem;
   render(
     h("p", {}, h("a", { href: "#/" }, "← All subcontractors")),
-    h("h1", { id: "sub-name" }, sub.name),
-    notice,
+    h("h1", { id: "sub-name", tabindex: -1 }, sub.name),
     h("section", { class: "card", "aria-labelledby": "facts-h" },
       h("h2", { id: "facts-h" }, "Subcontractor"),
       dl([
@@ -318,6 +320,7 @@ async function showSubcontractor(id, { notice = null } = {}) {
   view.dataset.version = String(sub.version);
   view.dataset.state = "ready";
   setStatus(`${sub.name}: ${sub.contracts.length} contract(s).`);
+  if (focus) $("#sub-name").focus();
 }
 
 function contractBlock(sub, contract, writer) {
