@@ -17,7 +17,7 @@ AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 BUSINESS = "loveinn-japan"
 SUBCONTRACTORS = """{ subcontractors(first: 1000) { totalCount edges { node {
   id name version corporateNumber country parent { id }
-  contracts { reference status effectiveFrom expiresOn entrustments { id effectiveUntil } }
+  contracts { reference status effectiveFrom expiresOn entrustments(includeEnded: true) { id effectiveUntil } }
 } } } complianceFindings { code subject { __typename id ... on Contract { subcontractor { id } } } } }"""
 
 
@@ -277,6 +277,38 @@ def test_two_tabs_editing_one_subcontractor_the_second_sees_the_conflict_and_ove
         second.wait_for_function(f"document.querySelector('#sub-name')?.textContent === {json.dumps(renamed)}", timeout=WAIT_MS)
         assert second.locator("#view").get_attribute("data-version") == str(original["version"] + 1)
         screenshot(second, "vendors-conflict-reloaded")
+    finally:
+        for tab in tabs:
+            tab.context.close()
+
+
+def test_two_tabs_writing_under_one_contract_the_second_sees_the_conflict_and_adds_nothing(browser, web_server, tokens):
+    nami = named(web_server, "Nami Mailing")
+    [mailing] = nami["contracts"]
+    assert len(mailing["entrustments"]) == 1
+    tabs = []
+    try:
+        for _ in range(2):
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=web_server.base_url)
+            tab = context.new_page()
+            tabs.append(tab)
+            sign_in(tab, tokens[Role.VENDOR_MANAGER])
+            ready(tab, "list")
+            open_subcontractor(tab, nami["name"])
+        first, second = tabs
+        first.locator("article[data-reference=LIJ-MAIL-001] .entrustments details > summary").click()
+        first.locator("article[data-reference=LIJ-MAIL-001] form.end-entrustment button[type=submit]").click()
+        first.locator("article[data-reference=LIJ-MAIL-001] .entrustments td", has_text="ended").wait_for(timeout=WAIT_MS)
+
+        entrust = open_form(second, "entrust-LIJ-MAIL-001")
+        entrust.locator("input[name=purposeCodes][value=P2]").check()
+        entrust.locator("input[name=dataItemCodes][value=email]").check()
+        entrust.locator("button[type=submit]").click()
+        conflict = second.locator("#conflict")
+        conflict.wait_for(timeout=WAIT_MS)
+        assert "open entrustments: 1 of 1 → 0 of 1" in conflict.inner_text()
+        [after] = named(web_server, "Nami Mailing")["contracts"]
+        assert len(after["entrustments"]) == 1 and after["entrustments"][0]["effectiveUntil"]  # ended, none added
     finally:
         for tab in tabs:
             tab.context.close()

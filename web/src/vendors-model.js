@@ -92,13 +92,16 @@ export function changes(before, after) {
 }
 
 export function contractChanges(before, after) {
-  const out = [];
+  const out = before.version === after.version ? [] : [{ field: "version", was: `${before.version}`, now: `${after.version}` }];
   if (storedStatus(before) !== storedStatus(after)) out.push({ field: "status", was: storedStatus(before), now: storedStatus(after) });
   if ((before.dataReturnedOn ?? "") !== (after.dataReturnedOn ?? "")) {
     out.push({ field: "dataReturnedOn", was: before.dataReturnedOn ?? "", now: after.dataReturnedOn ?? "" });
   }
+  const open = (c) => c.entrustments.filter((e) => !e.effectiveUntil).length;
   const ents = (c) => c.entrustments.map((e) => `${e.id}:${e.effectiveUntil ?? ""}`).sort().join(",");
-  if (ents(before) !== ents(after)) out.push({ field: "entrustments", was: `${before.entrustments.length}`, now: `${after.entrustments.length}` });
+  if (ents(before) !== ents(after)) {
+    out.push({ field: "open entrustments", was: `${open(before)} of ${before.entrustments.length}`, now: `${open(after)} of ${after.entrustments.length}` });
+  }
   return out;
 }
 

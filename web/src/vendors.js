@@ -523,6 +523,12 @@ async function showConflict(form, clash, conflict) {
   $("#reload", form).focus();
 }
 
+// What changed in `contract` since the page read it, from the registry's current state.
+async function contractConflict(sub, contract) {
+  const fresh = (await loadSubcontractor(sub.id)).sub?.contracts.find((c) => c.id === contract.id);
+  return fresh ? contractChanges(contract, fresh) : [];
+}
+
 const options = (values, blank = null) => [...(blank ? [["", blank]] : []), ...values.map((v) => [v, humanize(v)])];
 const value = (data, key) => {
   const v = String(data.get(key) ?? "").trim();
@@ -577,9 +583,13 @@ function assessmentForm(sub) {
     onsubmit: (form) => {
       const data = new FormData(form);
       submitForm(form, "recordAssessment", {
-        subcontractorId: sub.id, result: value(data, "result"), assessedOn: value(data, "assessedOn"),
-        nextDueOn: value(data, "nextDueOn"), note: value(data, "note"),
-      }, { subId: sub.id, done: () => "Assessment recorded." });
+        subcontractorId: sub.id, expectedVersion: sub.version, result: value(data, "result"),
+        assessedOn: value(data, "assessedOn"), nextDueOn: value(data, "nextDueOn"), note: value(data, "note"),
+      }, {
+        subId: sub.id,
+        conflict: async () => changes(sub, (await loadSubcontractor(sub.id)).sub),
+        done: () => "Assessment recorded.",
+      });
     },
   });
 }
@@ -608,10 +618,7 @@ function transitionForm(sub, contract) {
         effectiveOn: value(data, "effectiveOn"), reason: value(data, "reason"),
       }, {
         subId: sub.id,
-        conflict: async () => {
-          const fresh = (await loadSubcontractor(sub.id)).sub.contracts.find((c) => c.id === contract.id);
-          return fresh ? contractChanges(contract, fresh) : [];
-        },
+        conflict: () => contractConflict(sub, contract),
         done: (p) => `${contract.reference} is now ${humanize(p.contract.status)}.`,
       });
     },
@@ -633,9 +640,14 @@ function addEntrustmentForm(sub, contract) {
     onsubmit: (form) => {
       const data = new FormData(form);
       submitForm(form, "addEntrustment", {
-        contractId: contract.id, purposeCodes: data.getAll("purposeCodes"), dataItemCodes: data.getAll("dataItemCodes"),
-        description: value(data, "description"), effectiveFrom: value(data, "effectiveFrom"),
-      }, { subId: sub.id, done: () => `Entrustment added under ${contract.reference}.` });
+        contractId: contract.id, expectedVersion: contract.version, purposeCodes: data.getAll("purposeCodes"),
+        dataItemCodes: data.getAll("dataItemCodes"), description: value(data, "description"),
+        effectiveFrom: value(data, "effectiveFrom"),
+      }, {
+        subId: sub.id,
+        conflict: () => contractConflict(sub, contract),
+        done: () => `Entrustment added under ${contract.reference}.`,
+      });
     },
   });
 }
@@ -648,8 +660,13 @@ function endEntrustmentForm(sub, contract, entrustment) {
       hint: "Empty: today; a later day schedules the end." })],
     onsubmit: (form) => {
       const data = new FormData(form);
-      submitForm(form, "removeEntrustment", { id: entrustment.id, effectiveOn: value(data, "effectiveOn") },
-        { subId: sub.id, done: () => `Entrustment under ${contract.reference} ended.` });
+      submitForm(form, "removeEntrustment", {
+        id: entrustment.id, expectedVersion: contract.version, effectiveOn: value(data, "effectiveOn"),
+      }, {
+        subId: sub.id,
+        conflict: () => contractConflict(sub, contract),
+        done: () => `Entrustment under ${contract.reference} ended.`,
+      });
     },
   });
 }
@@ -665,10 +682,7 @@ function dataReturnForm(sub, contract) {
         contractId: contract.id, expectedVersion: contract.version, returnedOn: value(data, "returnedOn"),
       }, {
         subId: sub.id,
-        conflict: async () => {
-          const fresh = (await loadSubcontractor(sub.id)).sub.contracts.find((c) => c.id === contract.id);
-          return fresh ? contractChanges(contract, fresh) : [];
-        },
+        conflict: () => contractConflict(sub, contract),
         done: () => `Data return of ${contract.reference} recorded.`,
       });
     },
