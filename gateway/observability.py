@@ -31,7 +31,7 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_OPERATION_NAMES = 50  # client-chosen names: the first 50 seen label metrics, the rest are "(other)"
 _LABELLED_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
-KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/map",
+KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/map", "/vendors",
                          "/export/ropa.xlsx", "/export/ropa.csv"})
 
 

@@ -1,6 +1,7 @@
-"""The gateway's own pages: GraphiQL from local assets and the data map at /map.
+"""The gateway's own pages: GraphiQL from local assets, the data map at /map and the vendor
+managers' console at /vendors.
 
-Both are built from `web/` (Vite) into `gateway/static/dist` by `make web`, and served from
+All are built from `web/` (Vite) into `gateway/static/dist` by `make web`, and served from
 this process only: the pages load nothing from elsewhere, so they work on a network with no
 route to a CDN. Without the built assets the API still serves; /map then says how to build
 them and GraphiQL falls back to Strawberry's page (which loads its scripts from a CDN), with
@@ -20,6 +21,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 DIST = "dist"
 GRAPHIQL_PAGE = "graphiql.html"
 MAP_PAGE = "map.html"
+VENDORS_PAGE = "vendors.html"
 BUILD_HINT = "run `make web` (needs node and npm) to build them into gateway/static/dist"
 
 log = logging.getLogger("pi_gateway.web")
@@ -27,22 +29,26 @@ _warned: set[Path] = set()
 
 
 def web_routes(static_dir: Path | None = None) -> list[BaseRoute]:
-    """/static (the built assets, under /static/dist) and /map (the data map page).
+    """/static (the built assets, under /static/dist), /map (the data map page) and /vendors
+    (the vendor managers' console).
 
-    Neither needs a token: the pages hold no data; the map asks for a token and then reads
+    None needs a token: the pages hold no data; they ask for a token and then read and write
     everything through /graphql with it.
     """
     static_dir = static_dir or STATIC_DIR
 
-    async def data_map(request: Request) -> Response:
-        page = built_page(MAP_PAGE, static_dir)
-        if page is None:
-            return HTMLResponse(_missing_page(), status_code=503)
-        return HTMLResponse(page, headers={"cache-control": "no-cache"})
+    def page_route(name: str, title: str):
+        async def serve(request: Request) -> Response:
+            page = built_page(name, static_dir)
+            if page is None:
+                return HTMLResponse(_missing_page(title), status_code=503)
+            return HTMLResponse(page, headers={"cache-control": "no-cache"})
+        return serve
 
     return [
         Mount("/static", app=LocalFiles(directory=static_dir, check_dir=False), name="static"),
-        Route("/map", data_map, methods=["GET", "HEAD"], name="map"),
+        Route("/map", page_route(MAP_PAGE, "data map"), methods=["GET", "HEAD"], name="map"),
+        Route("/vendors", page_route(VENDORS_PAGE, "vendor console"), methods=["GET", "HEAD"], name="vendors"),
     ]
 
 
@@ -81,11 +87,11 @@ def _warn_missing(static_dir: Path) -> None:
     )
 
 
-def _missing_page() -> str:
+def _missing_page(title: str) -> str:
     return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>pi-gateway · data map</title>"
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>pi-gateway · {title}</title>"
         "<body style='font-family:system-ui,sans-serif;margin:3rem;max-width:40rem'>"
-        "<h1>The data map is not built</h1>"
+        f"<h1>The {title} is not built</h1>"
         f"<p>The web assets are missing: {BUILD_HINT}. The GraphQL API at <a href='/graphql'>/graphql</a> "
         "works without them.</p></body></html>"
     )

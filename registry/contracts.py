@@ -269,11 +269,15 @@ async def add_entrustment(
     today: date,
     description: str | None = None,
     effective_from: date | None = None,
+    expected_version: int | None = None,
 ) -> Entrustment:
     """Entrust purposes x data items under a contract from `effective_from` (default: today,
     or the contract's start when later); both come from the contract's own business
-    (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version."""
+    (PURPOSE_OUT_OF_SCOPE otherwise). Bumps the contract's version; with `expected_version`
+    (the contract's, as its author read it) a stale one is VERSION_CONFLICT."""
     contract = await get_contract(session, contract_id, field="contractId", lock=True)
+    if expected_version is not None:
+        check_version(contract, expected_version)
     purposes, items = await resolve_purposes_and_items(session, contract.business_id, purpose_codes, data_item_codes)
     description = optional_text(description, field="description", max_length=2000)
     if effective_from is None:
@@ -294,13 +298,15 @@ async def add_entrustment(
 
 
 async def remove_entrustment(session: AsyncSession, *, actor: str, id: int, today: date,
-                             effective_on: date | None = None) -> Entrustment:
+                             effective_on: date | None = None, expected_version: int | None = None) -> Entrustment:
     """End an entrustment from `effective_on` (default today; a later day schedules the end):
     its period closes the day before and the row stays, so the past still answers. Ending it
     again (an end already scheduled included), or from before it began, is refused. Bumps the
-    contract's version."""
+    contract's version; with `expected_version` (the contract's) a stale one is VERSION_CONFLICT."""
     contract_id = (await get_entrustment(session, id)).contract_id
     contract = await get_contract(session, contract_id, lock=True)
+    if expected_version is not None:
+        check_version(contract, expected_version)
     entrustment = await get_entrustment(session, id, lock=True)  # a racing removal got there first?
     effective_on = today if effective_on is None else effective_on
     if entrustment.effective_until is not None:

@@ -144,10 +144,14 @@ async def record_assessment(
     assessed_on: date,
     next_due_on: date | None = None,
     note: str | None = None,
+    expected_version: int | None = None,
 ) -> Subcontractor:
     """Record an assessment of the subcontractor's management system (APPI Art. 25: the
-    business supervises its entrusted parties); the latest `assessed_on` counts."""
+    business supervises its entrusted parties); the latest `assessed_on` counts. With
+    `expected_version` (the subcontractor's, as read) a stale one is VERSION_CONFLICT."""
     sub = await get_subcontractor(session, subcontractor_id, field="subcontractorId", lock=True)
+    if expected_version is not None:
+        check_version(sub, expected_version)
     result = require_member(result, AssessmentResult, field="result")
     if result is AssessmentResult.NOT_ASSESSED:
         raise InvalidInput("an assessment has a result other than NOT_ASSESSED", field="result")

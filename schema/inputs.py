@@ -78,6 +78,8 @@ class RecordAssessmentInput:
     assessed_on: date
     next_due_on: date | None = None
     note: str | None = None
+    expected_version: int | None = strawberry.field(
+        default=None, description="The subcontractor's version as read; a stale one is VERSION_CONFLICT (null: not checked).")
 
 
 @strawberry.input(description="A new contract, created as DRAFT.")
@@ -110,6 +112,8 @@ class AddEntrustmentInput:
     description: str | None = None
     effective_from: date | None = strawberry.field(
         default=None, description="The first day in effect (default today, or the contract's start when later).")
+    expected_version: int | None = strawberry.field(
+        default=None, description="The contract's version as read; a stale one is VERSION_CONFLICT (null: not checked).")
 
 
 @strawberry.input(description="The entrustment to end: its period closes the day before effectiveOn; it stays for "
@@ -119,6 +123,8 @@ class RemoveEntrustmentInput:
     effective_on: date | None = strawberry.field(default=None, description="The first day no longer in effect "
                                                  "(default today; a later day schedules the end; never before the "
                                                  "entrustment began).")
+    expected_version: int | None = strawberry.field(
+        default=None, description="The contract's version as read; a stale one is VERSION_CONFLICT (null: not checked).")
 
 
 @strawberry.input(description="The day the subcontractor confirmed the contract's data returned or deleted.")

@@ -242,6 +242,7 @@ class Mutation:
                 info, subcontractors.record_assessment,
                 subcontractor_id=key(input.subcontractor_id, "Subcontractor", "subcontractorId"),
                 result=input.result, assessed_on=input.assessed_on, next_due_on=input.next_due_on, note=input.note,
+                expected_version=input.expected_version,
             )
         except RegistryError as error:
             return SubcontractorPayload(errors=user_errors(error))
@@ -293,6 +294,7 @@ class Mutation:
                 contract_id=key(input.contract_id, "Contract", "contractId"),
                 purpose_codes=list(input.purpose_codes), data_item_codes=list(input.data_item_codes),
                 description=input.description, effective_from=input.effective_from, today=info.context.clock.today(),
+                expected_version=input.expected_version,
             )
         except RegistryError as error:
             return EntrustmentPayload(errors=user_errors(error))
@@ -306,7 +308,8 @@ class Mutation:
     async def remove_entrustment(self, info: Info, input: RemoveEntrustmentInput) -> EntrustmentPayload:
         try:
             row = await write(info, contracts.remove_entrustment, id=key(input.id, "Entrustment", "id"),
-                              effective_on=input.effective_on, today=info.context.clock.today())
+                              effective_on=input.effective_on, today=info.context.clock.today(),
+                              expected_version=input.expected_version)
         except RegistryError as error:
             return EntrustmentPayload(errors=user_errors(error))
         return EntrustmentPayload(entrustment=Entrustment.from_row(row))

@@ -1,6 +1,7 @@
-// Two pages of the gateway, built into gateway/static/dist and served by Starlette at
-// /static/dist/ (see gateway/web.py): graphiql.html (GraphiQL, served at /graphql) and
-// map.html (the data map, served at /map). Everything they load is bundled here: no CDN.
+// The gateway's pages, built into gateway/static/dist and served by Starlette at
+// /static/dist/ (see gateway/web.py): graphiql.html (GraphiQL, served at /graphql), map.html
+// (the data map, at /map) and vendors.html (the vendor managers' console, at /vendors).
+// Everything they load is bundled here: no CDN.
 import { resolve } from "node:path";
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
@@ -20,6 +21,7 @@ export default defineConfig({
       input: {
         graphiql: resolve(import.meta.dirname, "graphiql.html"),
         map: resolve(import.meta.dirname, "map.html"),
+        vendors: resolve(import.meta.dirname, "vendors.html"),
       },
     },
   },

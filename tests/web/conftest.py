@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.web import DIST, GRAPHIQL_PAGE, MAP_PAGE, STATIC_DIR
+from gateway.web import DIST, GRAPHIQL_PAGE, MAP_PAGE, STATIC_DIR, VENDORS_PAGE
 from registry.enums import Role
 from tests.gateway.live import LiveServer
 
@@ -36,7 +36,7 @@ def missing_for_browser_tests() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright Python package is missing: pip install -e '.[test]'"
-    for page in (GRAPHIQL_PAGE, MAP_PAGE):
+    for page in (GRAPHIQL_PAGE, MAP_PAGE, VENDORS_PAGE):
         if not (STATIC_DIR / DIST / page).exists():
             return f"the web assets are not built ({STATIC_DIR / DIST / page} missing): run `make web`"
     return None

@@ -71,3 +71,15 @@ async def test_gateway_serves_graphiql_and_the_map_from_local_assets(static_dir,
     assert ide.status_code == 200 and ide.text == "<title>local graphiql</title>"
     assert api.status_code == 401  # the API itself still needs a token
     assert data_map.status_code == 200 and "local map" in data_map.text
+
+
+async def test_vendor_console_is_served_from_the_built_files_and_says_how_to_build_it_when_missing(static_dir, tmp_path):
+    (static_dir / "dist" / "vendors.html").write_text("<title>local vendors</title>", encoding="utf-8")
+    async with client(web_routes(static_dir)) as http:
+        page = await http.get("/vendors")
+    async with client(web_routes(tmp_path / "nothing-here")) as http:
+        missing = await http.get("/vendors")
+    assert page.status_code == 200 and "local vendors" in page.text
+    assert page.headers["cache-control"] == "no-cache"
+    assert missing.status_code == 503
+    assert "vendor console is not built" in missing.text and "make web" in missing.text

@@ -419,7 +419,8 @@ window.piMap = {
     cy
       ? cy.nodes(".party").map((n) => ({
           id: n.id(), name: n.data("name"), role: n.data("role"), excluded: n.data("excluded"),
-          reasons: n.data("reasons"), area: n.data("parent") ?? null, ...n.position(),
+          reasons: n.data("reasons"), area: n.data("parent") ?? null, contract: n.data("contract")?.reference ?? null,
+          ...n.position(),
         }))
       : [],
 };

@@ -1,0 +1,134 @@
+// What the vendor console decides without asking the server: which lifecycle moves to offer,
+// which findings belong to a subcontractor, what changed between two versions of a record.
+// The registry still decides every write; these only keep the page from offering what it refuses.
+
+// registry/contracts.py ALLOWED_TRANSITIONS, from the stored status (the last transition's, DRAFT
+// before any). EXPIRED is read, never stored, so an expired contract is offered what its stored
+// status allows (in practice: TERMINATED; activation is refused once expiresOn has passed).
+export const ALLOWED_TRANSITIONS = {
+  DRAFT: ["UNDER_REVIEW", "TERMINATED"],
+  UNDER_REVIEW: ["ACTIVE", "TERMINATED"],
+  ACTIVE: ["SUSPENDED", "TERMINATED"],
+  SUSPENDED: ["ACTIVE", "TERMINATED"],
+  TERMINATED: [],
+  EXPIRED: [],
+};
+
+export const CONTRACT_STATUSES = ["DRAFT", "UNDER_REVIEW", "ACTIVE", "SUSPENDED", "TERMINATED", "EXPIRED"];
+export const ASSESSMENT_RESULTS = ["ADEQUATE", "CONDITIONAL", "INADEQUATE"]; // NOT_ASSESSED is never recorded
+export const CERTIFICATIONS = ["PRIVACY_MARK", "ISO_27001", "ISO_27701", "SOC2"];
+export const FOREIGN_BASES = ["CONSENT_WITH_INFORMATION", "EQUIVALENT_MEASURES", "ADEQUATE_COUNTRY"];
+// registry/contracts.py REQUIRED_CLAUSES first, then the optional ones
+export const REQUIRED_CLAUSES = ["CONFIDENTIALITY", "PURPOSE_LIMITATION", "SECURITY_MEASURES", "BREACH_NOTIFICATION",
+  "RETURN_OR_DELETION"];
+export const CLAUSES = [...REQUIRED_CLAUSES, "SUB_ENTRUSTMENT_CONSENT", "AUDIT_RIGHTS"];
+
+// The roles whose tokens carry WRITE_VENDORS and READ_HISTORY (registry/access.py MATRIX).
+const WRITERS = new Set(["VENDOR_MANAGER", "PRIVACY_OFFICER", "ADMIN"]);
+export const canWrite = (role) => WRITERS.has(role);
+export const canReadHistory = (role) => WRITERS.has(role);
+
+// Client-side filters: the API's SubcontractorFilter has no expiry, assessment or parent
+// criteria, so these read the registry's own findings (its clock, its 30-day window) and `parent`.
+export const EXPIRING = "CONTRACT_EXPIRING_SOON";
+export const ASSESSMENT_DUE = new Set(["ASSESSMENT_MISSING", "ASSESSMENT_OVERDUE"]);
+
+export function storedStatus(contract) {
+  const history = contract.statusHistory ?? [];
+  return history.length ? history[history.length - 1].status : "DRAFT";
+}
+
+export function allowedTransitions(contract) {
+  return ALLOWED_TRANSITIONS[storedStatus(contract)] ?? [];
+}
+
+// The day the next transition may take effect from: not before the previous one's.
+export function earliestTransitionDay(contract) {
+  const history = contract.statusHistory ?? [];
+  return history.length ? history[history.length - 1].effectiveOn : null;
+}
+
+// Findings about a subcontractor or one of its contracts, keyed by subcontractor id.
+export function findingsBySubcontractor(findings) {
+  const bySub = new Map();
+  for (const finding of findings) {
+    const subject = finding.subject;
+    if (!subject) continue;
+    const id = subject.__typename === "Subcontractor" ? subject.id
+      : subject.__typename === "Contract" ? subject.subcontractor?.id : null;
+    if (!id) continue;
+    if (!bySub.has(id)) bySub.set(id, []);
+    bySub.get(id).push(finding);
+  }
+  return bySub;
+}
+
+export function matchesClientFilters(sub, findings, { expiring, assessmentDue, reEntrusted }) {
+  if (expiring && !findings.some((f) => f.code === EXPIRING)) return false;
+  if (assessmentDue && !findings.some((f) => ASSESSMENT_DUE.has(f.code))) return false;
+  if (reEntrusted && !sub.parent) return false;
+  return true;
+}
+
+// The fields of a subcontractor a vendor manager edits, as plain comparable values.
+function editable(sub) {
+  return {
+    name: sub.name,
+    country: sub.country,
+    corporateNumber: sub.corporateNumber ?? "",
+    certifications: [...(sub.managementSystem?.certifications ?? [])].sort().join(", "),
+    foreignTransferBasis: sub.foreignTransferBasis ?? "",
+    parent: sub.parent?.name ?? "",
+    assessment: sub.managementSystem ? `${sub.managementSystem.assessmentResult} ${sub.managementSystem.lastAssessedOn ?? ""}`.trim() : "",
+  };
+}
+
+// What another writer changed: [{ field, was, now }] between the version the form was built
+// from and the one the registry holds now.
+export function changes(before, after) {
+  const a = editable(before);
+  const b = editable(after);
+  return Object.keys(a).filter((k) => a[k] !== b[k]).map((field) => ({ field, was: a[field], now: b[field] }));
+}
+
+export function contractChanges(before, after) {
+  const out = before.version === after.version ? [] : [{ field: "version", was: `${before.version}`, now: `${after.version}` }];
+  if (storedStatus(before) !== storedStatus(after)) out.push({ field: "status", was: storedStatus(before), now: storedStatus(after) });
+  if ((before.dataReturnedOn ?? "") !== (after.dataReturnedOn ?? "")) {
+    out.push({ field: "dataReturnedOn", was: before.dataReturnedOn ?? "", now: after.dataReturnedOn ?? "" });
+  }
+  const open = (c) => c.entrustments.filter((e) => !e.effectiveUntil).length;
+  const ents = (c) => c.entrustments.map((e) => `${e.id}:${e.effectiveUntil ?? ""}`).sort().join(",");
+  if (ents(before) !== ents(after)) {
+    out.push({ field: "open entrustments", was: `${open(before)} of ${before.entrustments.length}`, now: `${open(after)} of ${after.entrustments.length}` });
+  }
+  return out;
+}
+
+export function addDays(isoDay, days) {
+  const d = new Date(`${isoDay}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+export function addYears(isoDay, years) {
+  const d = new Date(`${isoDay}T00:00:00Z`);
+  d.setUTCFullYear(d.getUTCFullYear() + years);
+  return d.toISOString().slice(0, 10);
+}
+
+// A successor's reference: LIJ-HOST-001 -> LIJ-HOST-002 (the trailing number plus one), else -2.
+export function successorReference(reference, taken = new Set()) {
+  const match = /^(.*?)(\d+)$/.exec(reference);
+  let candidate;
+  let n = match ? Number(match[2]) : 1;
+  do {
+    n += 1;
+    candidate = match ? `${match[1]}${String(n).padStart(match[2].length, "0")}` : `${reference}-${n}`;
+  } while (taken.has(candidate));
+  return candidate;
+}
+
+export function humanize(value) {
+  return value ? String(value).replaceAll("_", " ").toLowerCase() : "";
+}
