@@ -113,6 +113,17 @@ class Supergraph:
         self.processes.clear()
 
 
+DEFAULT_DATABASE = "sqlite+aiosqlite:///./pi-gateway.db"  # gateway/settings.py's default
+
+
+def absolute_sqlite(url: str) -> str:
+    """A SQLite URL with a relative path made absolute from the current directory; others as given."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):].startswith("/") or url.endswith(":memory:"):
+        return url
+    return prefix + str(Path.cwd() / url[len(prefix):])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Start the demo supergraph (see the module docstring).")
     parser.add_argument("--port", type=int, default=4000, help="Hive Gateway's port [4000].")
@@ -120,6 +131,9 @@ def main() -> None:
     reason = missing()
     if reason:
         sys.exit(f"make supergraph: {reason}")
+    # the subgraphs run in federation/: a relative SQLite path (the default) must name the same
+    # file there as here, where the demo is seeded and the tokens are made
+    os.environ["DATABASE_URL"] = absolute_sqlite(os.environ.get("DATABASE_URL", DEFAULT_DATABASE))
     pi_gateway = [str(Path(sys.executable).parent / "pi-gateway")]
     subprocess.run([*pi_gateway, "seed", "--demo"], check=True)
     tokens = {}
