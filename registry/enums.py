@@ -58,6 +58,15 @@ class AssessmentResult(StrEnum):
     INADEQUATE = "INADEQUATE"
 
 
+class AssessmentState(StrEnum):
+    """What a subcontractor list may be narrowed to about assessments (registry/findings.py
+    ASSESSMENT_MISSING and ASSESSMENT_OVERDUE): under contract and never assessed, or under
+    contract with the latest assessment's next due date passed."""
+
+    MISSING = "MISSING"
+    OVERDUE = "OVERDUE"
+
+
 class LegalBasis(StrEnum):
     CONSENT = "CONSENT"
     LAW = "LAW"

@@ -9,7 +9,7 @@ handled what on days already past.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from registry import jurisdictions
 from registry.audit import record, snapshot
 from registry.contract_status import current_statuses
-from registry.enums import AssessmentResult, Certification, ContractStatus, ForeignTransferBasis
+from registry.enums import AssessmentResult, AssessmentState, Certification, ContractStatus, ForeignTransferBasis
 from registry.errors import InvalidInput, NotFound
 from registry.lookup import columns, records
 from registry.models import (
@@ -32,7 +32,7 @@ from registry.models import (
     Purpose,
     Subcontractor,
 )
-from registry.pages import Page, paginate
+from registry.pages import Page, group_by, paginate
 from registry.periods import begun_by
 from registry.validation import (
     check_corporate_number,
@@ -61,11 +61,24 @@ class ManagementSystem:
 
 @dataclass(frozen=True)
 class SubcontractorFilter:
+    """What narrows a list of subcontractors; every criterion is read in SQL, so a page and
+    the total count agree with the whole registry (not with one page of it).
+
+    `contract_expiring_within_days` (0..366): an ACTIVE contract expires between today and
+    that many days later, both included (30 is findings' CONTRACT_EXPIRING_SOON).
+    `assessment`: the subcontractor is under contract and its latest assessment is missing
+    (ASSESSMENT_MISSING) or past its next due date (ASSESSMENT_OVERDUE).
+    `re_entrusted`: True, re-entrusted by another subcontractor (it has a parent); False,
+    entrusted by the business itself."""
+
     name_contains: str | None = None
     contract_status: ContractStatus | None = None
     country: str | None = None
     data_item_code: str | None = None
     purpose_code: str | None = None
+    contract_expiring_within_days: int | None = None
+    assessment: AssessmentState | None = None
+    re_entrusted: bool | None = None
 
 
 async def create_subcontractor(
@@ -233,6 +246,8 @@ async def list_subcontractors(
 
 
 FILTER_TEXT_LIMIT = 200  # no name or code is longer, so a longer filter could never match
+MAX_EXPIRY_WINDOW_DAYS = 366  # a contract runs a year or so: a wider window is a different question
+MAX_ASSESSMENTS = 100  # the assessments of one subcontractor read at once
 
 
 def _check_filter(f: SubcontractorFilter) -> None:
@@ -243,6 +258,12 @@ def _check_filter(f: SubcontractorFilter) -> None:
             raise InvalidInput(
                 f"filter.{field} must be at most {FILTER_TEXT_LIMIT} characters", field=f"filter.{field}"
             )
+    days = f.contract_expiring_within_days
+    if days is not None and (isinstance(days, bool) or not 0 <= days <= MAX_EXPIRY_WINDOW_DAYS):
+        raise InvalidInput(f"filter.contractExpiringWithinDays must be between 0 and {MAX_EXPIRY_WINDOW_DAYS}",
+                           field="filter.contractExpiringWithinDays")
+    if f.assessment is not None:
+        require_member(f.assessment, AssessmentState, field="filter.assessment")
 
 
 async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: date):
@@ -265,7 +286,80 @@ async def _filtered(session: AsyncSession, f: SubcontractorFilter, *, today: dat
     if f.purpose_code:
         entrusting = _entrusting(EntrustmentPurpose, EntrustmentPurpose.purpose_id, Purpose, f.purpose_code)
         stmt = stmt.where(sub.id.in_(entrusting))
+    if f.contract_expiring_within_days is not None:
+        stmt = stmt.where(sub.id.in_(_expiring(today, f.contract_expiring_within_days)))
+    if f.assessment is not None:
+        stmt = stmt.where(_assessment_state(sub.id, AssessmentState(f.assessment), today))
+    if f.re_entrusted is not None:
+        stmt = stmt.where(sub.parent_id.is_not(None) if f.re_entrusted else sub.parent_id.is_(None))
     return stmt
+
+
+def _expiring(today: date, days: int):
+    """Ids of subcontractors with an ACTIVE contract expiring from today to `days` later. The
+    stored status is today's (registry/contract_status.py) and one expiring today or later has
+    not expired, so this is the status the contract reads as today, as findings read it."""
+    contract = columns(Contract)
+    return sa.select(contract.subcontractor_id).where(
+        contract.status == ContractStatus.ACTIVE,
+        contract.expires_on >= today,
+        contract.expires_on <= today + timedelta(days=days),
+    )
+
+
+def _latest_first():
+    """Each assessment with its rank among its subcontractor's, 1 for the latest: the latest
+    assessed_on, then the latest recorded (what `management_systems` and findings read)."""
+    a = columns(Assessment)
+    return sa.select(
+        a.id, a.subcontractor_id, a.result, a.next_due_on,
+        sa.func.row_number().over(partition_by=a.subcontractor_id, order_by=(a.assessed_on.desc(), a.id.desc()))
+        .label("rank"),
+    )
+
+
+def _assessment_state(sub_id, state: AssessmentState, today: date):
+    """The condition that a subcontractor is under contract (with any business, in any status)
+    and its latest assessment is missing (none, or NOT_ASSESSED) or past its next due date:
+    findings' ASSESSMENT_MISSING and ASSESSMENT_OVERDUE, exactly."""
+    ranked = _latest_first().subquery()
+    assessed = sa.select(ranked.c.subcontractor_id).where(
+        ranked.c.rank == 1, ranked.c.result != AssessmentResult.NOT_ASSESSED
+    )
+    under_contract = sub_id.in_(sa.select(columns(Contract).subcontractor_id))
+    if state is AssessmentState.MISSING:
+        return sa.and_(under_contract, sub_id.not_in(assessed))
+    return sa.and_(under_contract, sub_id.in_(assessed.where(ranked.c.next_due_on < today)))
+
+
+async def assessments_of(
+    session: AsyncSession, subcontractor_ids: Iterable[int], *, first: int
+) -> dict[int, list[sa.Row]]:
+    """Up to `first` (0..100) assessments of each subcontractor, newest first (the first is the
+    one its management system reads), as records, in one query whatever the number of
+    subcontractors."""
+    if isinstance(first, bool) or not 0 <= first <= MAX_ASSESSMENTS:
+        raise InvalidInput(f"first must be between 0 and {MAX_ASSESSMENTS}", field="first")
+    ids = sorted(set(subcontractor_ids))
+    if not ids or not first:
+        return {sid: [] for sid in ids}
+    a = columns(Assessment)
+    ranked = _latest_first().where(a.subcontractor_id.in_(ids)).subquery()
+    stmt = (
+        records(Assessment).join(ranked, ranked.c.id == a.id)
+        .where(ranked.c.rank <= first)
+        .order_by(a.subcontractor_id, ranked.c.rank)
+    )
+    return group_by(ids, (await session.exec(stmt)).all(), lambda row: row.subcontractor_id)
+
+
+async def children_of(session: AsyncSession, subcontractor_ids: Iterable[int]) -> dict[int, list]:
+    """The subcontractors each one re-entrusted to (those naming it as parent), in id order, in
+    one query."""
+    ids = sorted(set(subcontractor_ids))
+    sub = columns(Subcontractor)
+    rows = (await session.exec(records(Subcontractor).where(sub.parent_id.in_(ids)).order_by(sub.id))).all()
+    return group_by(ids, rows, lambda row: row.parent_id)
 
 
 def _entrusting(link, link_col, model, code: str):
