@@ -38,6 +38,13 @@ AssessmentResult = strawberry.enum(
     enums.AssessmentResult,
     description="The outcome of assessing a subcontractor's management system (seed section 9).",
 )
+AssessmentState = _described(strawberry.enum(
+    enums.AssessmentState,
+    description="A subcontractor's assessment as `complianceFindings` judges it (a filter of `subcontractors`).",
+), {
+    "MISSING": "Under contract and never assessed (or the latest is NOT_ASSESSED): the finding ASSESSMENT_MISSING.",
+    "OVERDUE": "Under contract and the latest assessment's nextDueOn has passed: the finding ASSESSMENT_OVERDUE.",
+})
 LegalBasis = strawberry.enum(enums.LegalBasis, description="Why a provision to a third party is lawful (APPI Art. 27).")
 HandlingRole = strawberry.enum(enums.HandlingRole, description="On what footing a party handles the data.")
 ExclusionReason = _described(

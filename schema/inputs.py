@@ -6,6 +6,7 @@ import strawberry
 
 from schema.enums import (
     AssessmentResult,
+    AssessmentState,
     Certification,
     ContractClause,
     ContractStatus,
@@ -33,6 +34,13 @@ class SubcontractorFilter:
     country: str | None = None
     data_item_code: str | None = strawberry.field(default=None, description="Entrusted with this data item.")
     purpose_code: str | None = strawberry.field(default=None, description="Entrusted for this purpose.")
+    contract_expiring_within_days: int | None = strawberry.field(default=None, description=(
+        "0..366: an ACTIVE contract expires between today and that many days later, both included "
+        "(30 selects the subcontractors of the finding CONTRACT_EXPIRING_SOON)."))
+    assessment: AssessmentState | None = strawberry.field(
+        default=None, description="Its assessment is missing or overdue, as complianceFindings judges it.")
+    re_entrusted: bool | None = strawberry.field(default=None, description=(
+        "true: re-entrusted by another subcontractor (it has a parent); false: entrusted by the business itself."))
 
 
 @strawberry.input(description="Narrows `customers`.")

@@ -170,6 +170,15 @@ class Loaders:
         return _batched(self._context, fetch)
 
     @cached_property
+    def children_of_subcontractor(self) -> DataLoader:
+        return self._many(subcontractors.children_of)
+
+    @cached_property
+    def assessments_of_subcontractor(self) -> DataLoader:
+        """Keyed by (subcontractor id, how many): its assessments, newest first."""
+        return self._many(_assessments)
+
+    @cached_property
     def contracts_of_subcontractor(self) -> DataLoader:
         return self._many(contracts.contracts_of_subcontractors)
 
@@ -261,6 +270,18 @@ class Loaders:
 
 async def _current_statuses(session, ids, *, today):
     return await subcontractors.current_contract_statuses(session, ids, today=today)
+
+
+async def _assessments(session, keys):
+    """One read per number of assessments asked for (one in practice: the default)."""
+    counts: dict[int, list] = {}
+    for sub_id, first in keys:
+        counts.setdefault(first, []).append(sub_id)
+    found = {}
+    for first, sub_ids in counts.items():
+        answer = await subcontractors.assessments_of(session, sub_ids, first=first)
+        found.update({(sub_id, first): rows for sub_id, rows in answer.items()})
+    return found
 
 
 async def _handlings(session, keys, *, today, contexts):

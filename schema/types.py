@@ -13,12 +13,13 @@ from strawberry import Private
 from strawberry.types import Info
 
 from registry import audit as audit_log
-from registry import contract_status, contracts, customers, handling, models
+from registry import contract_status, contracts, customers, handling, models, subcontractors
 from registry.access import Capability
 from registry.disclosure import render_disclosure
 from registry.enums import RequestScope
 from registry.periods import Period
 from schema import ids
+from schema.errors import bad_argument
 from schema.pagination import audit_page
 from schema.enums import (
     AssessmentResult,
@@ -41,6 +42,8 @@ from schema.enums import (
 from schema.execution.batching import batched, batched_by_default, shared
 from schema.notices import NoticeVersion
 from schema.permissions import deny, hide
+
+ASSESSMENTS_FIRST = 20  # a subcontractor assessed every year: twenty years of them
 
 
 def _local(info: Info, instant: datetime | None) -> datetime | None:
@@ -227,6 +230,18 @@ class ManagementSystem:
     next_assessment_due_on: date | None
 
 
+@strawberry.type(description="One assessment of a subcontractor's management system (APPI Art. 25).")
+class Assessment:
+    result: AssessmentResult
+    assessed_on: date
+    next_due_on: date | None = strawberry.field(description="When it is to be assessed again; past it, OVERDUE.")
+    note: str | None
+
+    @classmethod
+    def from_row(cls, row: models.Assessment) -> "Assessment":
+        return cls(result=row.result, assessed_on=row.assessed_on, next_due_on=row.next_due_on, note=row.note)
+
+
 @strawberry.type(description="An event of the audit trail: one successful write.")
 class AuditEvent(Node):
     at: datetime
@@ -306,6 +321,19 @@ class Subcontractor(Node, Party):
         certifications=list(system.certifications), assessment_result=system.assessment_result,
         last_assessed_on=system.last_assessed_on, next_assessment_due_on=system.next_assessment_due_on))
     async def management_system(self, info: Info) -> ManagementSystem: ...
+
+    @strawberry.field(description="The subcontractors it re-entrusted to (those whose parent it is), by id.")
+    @batched("children_of_subcontractor", lambda rows: [Subcontractor.from_row(r) for r in rows])
+    async def children(self, info: Info) -> list["Subcontractor"]: ...
+
+    @strawberry.field(description=f"Its assessments, newest first (the first is the one managementSystem reads); "
+                                  f"first is 0..{subcontractors.MAX_ASSESSMENTS}.")
+    async def assessments(self, info: Info, first: int | None = ASSESSMENTS_FIRST) -> list[Assessment]:
+        size = ASSESSMENTS_FIRST if first is None else first
+        if not 0 <= size <= subcontractors.MAX_ASSESSMENTS:
+            raise bad_argument(f"first must be between 0 and {subcontractors.MAX_ASSESSMENTS}", "first")
+        rows = await info.context.loaders.assessments_of_subcontractor.load((self._row.id, size))
+        return [Assessment.from_row(r) for r in rows]
 
     @strawberry.field(description="Its contracts with any business.")
     @batched("contracts_of_subcontractor", lambda rows: [Contract.from_row(r) for r in rows])
