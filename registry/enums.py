@@ -60,11 +60,12 @@ class AssessmentResult(StrEnum):
 
 class AssessmentState(StrEnum):
     """What a subcontractor list may be narrowed to about assessments (registry/findings.py
-    ASSESSMENT_MISSING and ASSESSMENT_OVERDUE): under contract and never assessed, or under
-    contract with the latest assessment's next due date passed."""
+    ASSESSMENT_MISSING and ASSESSMENT_OVERDUE): under contract and never assessed, under
+    contract with the latest assessment's next due date passed, or either."""
 
     MISSING = "MISSING"
     OVERDUE = "OVERDUE"
+    MISSING_OR_OVERDUE = "MISSING_OR_OVERDUE"
 
 
 class LegalBasis(StrEnum):

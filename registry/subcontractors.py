@@ -67,7 +67,7 @@ class SubcontractorFilter:
     `contract_expiring_within_days` (0..366): an ACTIVE contract expires between today and
     that many days later, both included (30 is findings' CONTRACT_EXPIRING_SOON).
     `assessment`: the subcontractor is under contract and its latest assessment is missing
-    (ASSESSMENT_MISSING) or past its next due date (ASSESSMENT_OVERDUE).
+    (ASSESSMENT_MISSING), past its next due date (ASSESSMENT_OVERDUE), or either.
     `re_entrusted`: True, re-entrusted by another subcontractor (it has a parent); False,
     entrusted by the business itself."""
 
@@ -320,16 +320,18 @@ def _latest_first():
 
 def _assessment_state(sub_id, state: AssessmentState, today: date):
     """The condition that a subcontractor is under contract (with any business, in any status)
-    and its latest assessment is missing (none, or NOT_ASSESSED) or past its next due date:
-    findings' ASSESSMENT_MISSING and ASSESSMENT_OVERDUE, exactly."""
+    and its latest assessment is missing (none, or NOT_ASSESSED), past its next due date, or
+    either: findings' ASSESSMENT_MISSING, ASSESSMENT_OVERDUE, or both, exactly."""
     ranked = _latest_first().subquery()
     assessed = sa.select(ranked.c.subcontractor_id).where(
         ranked.c.rank == 1, ranked.c.result != AssessmentResult.NOT_ASSESSED
     )
     under_contract = sub_id.in_(sa.select(columns(Contract).subcontractor_id))
-    if state is AssessmentState.MISSING:
-        return sa.and_(under_contract, sub_id.not_in(assessed))
-    return sa.and_(under_contract, sub_id.in_(assessed.where(ranked.c.next_due_on < today)))
+    missing = sub_id.not_in(assessed)
+    overdue = sub_id.in_(assessed.where(ranked.c.next_due_on < today))
+    wanted = {AssessmentState.MISSING: missing, AssessmentState.OVERDUE: overdue,
+              AssessmentState.MISSING_OR_OVERDUE: sa.or_(missing, overdue)}[state]
+    return sa.and_(under_contract, wanted)
 
 
 async def assessments_of(

@@ -44,6 +44,7 @@ AssessmentState = _described(strawberry.enum(
 ), {
     "MISSING": "Under contract and never assessed (or the latest is NOT_ASSESSED): the finding ASSESSMENT_MISSING.",
     "OVERDUE": "Under contract and the latest assessment's nextDueOn has passed: the finding ASSESSMENT_OVERDUE.",
+    "MISSING_OR_OVERDUE": "Either of the two.",
 })
 LegalBasis = strawberry.enum(enums.LegalBasis, description="Why a provision to a third party is lawful (APPI Art. 27).")
 HandlingRole = strawberry.enum(enums.HandlingRole, description="On what footing a party handles the data.")

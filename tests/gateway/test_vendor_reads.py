@@ -109,6 +109,8 @@ async def test_subcontractors_on_a_later_page_are_found_by_the_filters(api):
     assert overdue in ids_of(await _every_page(api, {"assessment": "OVERDUE"}, first=20))
     missing = ids_of(await _every_page(api, {"assessment": "MISSING"}, first=20))
     assert unassessed in missing and not {overdue, expiring} & missing
+    either = ids_of(await _every_page(api, {"assessment": "MISSING_OR_OVERDUE", "nameContains": "Later"}))
+    assert either == {overdue, unassessed}
     assert not set(ids[:-3]) & missing  # never assessed, but under no contract: no finding either
     assert ids_of(await _every_page(api, {"contractExpiringWithinDays": 30, "nameContains": "Later"})) == {expiring}
     assert ids_of(await _every_page(api, {"contractExpiringWithinDays": 14, "nameContains": "Later"})) == set()

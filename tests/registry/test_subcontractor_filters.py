@@ -59,6 +59,8 @@ async def _assert_filters_agree_with_findings(session, today: date) -> dict[str,
     assert set(expiring) == flagged.get("CONTRACT_EXPIRING_SOON", set())
     assert set(missing) == flagged.get("ASSESSMENT_MISSING", set())
     assert set(overdue) == flagged.get("ASSESSMENT_OVERDUE", set())
+    either = await _every_page(session, today, assessment=AssessmentState.MISSING_OR_OVERDUE)
+    assert sorted(missing + overdue) == either
     everyone = await _every_page(session, today)
     rows = await subcontractors.subcontractors_by_ids(session, everyone)
     re_entrusted = await _every_page(session, today, re_entrusted=True)
