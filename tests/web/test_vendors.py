@@ -1,11 +1,14 @@
 """The vendor managers' console (/vendors) in a real browser (headless Debian Chromium) against a
-live server with the demo registry: the list with its filters and cursor pages, a renewal from
+live server with the demo registry: the list with its filters (sent to the API, so they find
+subcontractors beyond the first page) and cursor pages, a subcontractor's children and
+assessments, a renewal from
 the contract expiring in 20 days to its successor shown on the data map, refusals next to their
 field, a version conflict between two tabs, read-only pages for a VIEWER, and axe-core finding
 no serious or critical violation on each page."""
 
 import json
 import os
+from datetime import date, timedelta
 
 import pytest
 
@@ -16,7 +19,8 @@ from tests.web.test_pages import WAIT_MS, api, foreign_requests
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 BUSINESS = "loveinn-japan"
 SUBCONTRACTORS = """{ subcontractors(first: 1000) { totalCount edges { node {
-  id name version corporateNumber country parent { id }
+  id name version corporateNumber country parent { id } children { name }
+  assessments { result assessedOn nextDueOn note }
   contracts { reference status effectiveFrom expiresOn entrustments(includeEnded: true) { id effectiveUntil } }
 } } } complianceFindings { code subject { __typename id ... on Contract { subcontractor { id } } } } }"""
 
@@ -141,6 +145,100 @@ def test_list_pages_through_the_apis_cursors_forward_and_back(page, web_server, 
     page.click("#previous-page")
     page.wait_for_function("document.querySelector('#subcontractors caption').textContent.includes('page 1')", timeout=WAIT_MS)
     assert rows(page) == first
+
+
+def write(server, name: str, selection: str, input: dict) -> dict:
+    """Run the mutation `name` as ADMIN, selecting `selection`; its payload, asserting it refused nothing."""
+    data = api(server, f"""mutation($input: {name[0].upper()}{name[1:]}Input!) {{ {name}(input: $input) {{
+        {selection} errors {{ code message }} }} }}""", {"input": input}, role=Role.ADMIN)[name]
+    assert data["errors"] == [], data
+    return data
+
+
+def far_subcontractor(server, name: str, *, expires_on: str, effective_from: str, active: bool,
+                      assessed_on: str, next_due_on: str) -> str:
+    """A subcontractor made through the API (so with an id after every other), assessed, under a
+    contract with the demo business: ACTIVE when `active`, else DRAFT."""
+    sub = write(server, "createSubcontractor", "subcontractor { id }", {"name": name, "country": "JP"})["subcontractor"]["id"]
+    write(server, "recordAssessment", "subcontractor { id }", {"subcontractorId": sub, "result": "ADEQUATE",
+                                                            "assessedOn": assessed_on, "nextDueOn": next_due_on})
+    contract = write(server, "createContract", "contract { id version }", {
+        "subcontractorId": sub, "businessCode": BUSINESS, "reference": f"FAR-{sub[-6:]}",
+        "effectiveFrom": effective_from, "expiresOn": expires_on,
+        "clauses": ["CONFIDENTIALITY", "PURPOSE_LIMITATION", "SECURITY_MEASURES", "BREACH_NOTIFICATION",
+                    "RETURN_OR_DELETION"]})["contract"]
+    for to in (["UNDER_REVIEW", "ACTIVE"] if active else []):
+        contract = write(server, "transitionContract", "contract { id version }",
+                         {"id": contract["id"], "expectedVersion": contract["version"], "to": to})["contract"]
+    return sub
+
+
+def test_the_filters_are_the_apis_and_find_subcontractors_beyond_the_first_page(page, web_server, tokens):
+    kumo = named(web_server, "Kumo Hosting")
+    [hosting] = [c for c in kumo["contracts"] if c["reference"] == "LIJ-HOST-001"]
+    began = date.fromisoformat(hosting["effectiveFrom"])
+    # on the server's clock, the hosting contract expires within 30 days, and began long before
+    expiring = far_subcontractor(web_server, "Far Expiring K.K. (fictional)", expires_on=hosting["expiresOn"],
+                                 effective_from=hosting["effectiveFrom"], active=True,
+                                 assessed_on=hosting["effectiveFrom"], next_due_on=hosting["expiresOn"])
+    overdue = far_subcontractor(web_server, "Far Overdue K.K. (fictional)", expires_on=hosting["expiresOn"],
+                                effective_from=hosting["effectiveFrom"], active=False,
+                                assessed_on=str(began), next_due_on=str(began + timedelta(days=1)))
+    known = registry(web_server)
+    assert known["total"] > 20  # the paging test's 25 and these two: more than a page of 20
+    flagged = {code: {f["subject"]["id"] if f["subject"]["__typename"] == "Subcontractor"
+                      else f["subject"]["subcontractor"]["id"] for f in known["findings"] if f["code"] == code}
+               for code in ("CONTRACT_EXPIRING_SOON", "ASSESSMENT_MISSING", "ASSESSMENT_OVERDUE")}
+    assert expiring in flagged["CONTRACT_EXPIRING_SOON"] and overdue in flagged["ASSESSMENT_OVERDUE"]
+    by_id = {sub["id"]: name for name, sub in known["subs"].items()}
+
+    page.requested_bodies = []
+    page.on("request", lambda r: r.method == "POST" and page.requested_bodies.append(r.post_data or ""))
+    sign_in(page, tokens[Role.VIEWER])
+    ready(page, "list")
+    assert len(rows(page)) == 20
+    assert not {"Far Expiring K.K. (fictional)", "Far Overdue K.K. (fictional)"} & set(rows(page))
+
+    page.check("#f-expiring")
+    search(page)
+    assert rows(page) == [by_id[i] for i in sorted(flagged["CONTRACT_EXPIRING_SOON"])]
+    assert "Far Expiring K.K. (fictional)" in rows(page)
+    assert f"{len(flagged['CONTRACT_EXPIRING_SOON'])} match" in page.locator("#subcontractors caption").inner_text()
+
+    page.uncheck("#f-expiring")
+    page.select_option("#f-assessment", "OVERDUE")
+    search(page)
+    assert rows(page) == [by_id[i] for i in sorted(flagged["ASSESSMENT_OVERDUE"])]
+    page.select_option("#f-assessment", "MISSING_OR_OVERDUE")
+    search(page)
+    either = flagged["ASSESSMENT_MISSING"] | flagged["ASSESSMENT_OVERDUE"]
+    assert sorted(rows(page)) == sorted(by_id[i] for i in either)
+    sent = [json.loads(body).get("variables", {}).get("filter") for body in page.requested_bodies]
+    assert {"contractExpiringWithinDays": 30} in sent and {"assessment": "OVERDUE"} in sent
+
+
+def test_a_subcontractor_page_lists_its_children_and_assessments_from_the_api(page, web_server, tokens, axe_script):
+    known = registry(web_server)
+    parent_name, parent = next((n, s) for n, s in known["subs"].items() if s["children"])
+    page.requested_bodies = []
+    page.on("request", lambda r: r.method == "POST" and page.requested_bodies.append(r.post_data or ""))
+    sign_in(page, tokens[Role.VIEWER])
+    ready(page, "list")
+    open_subcontractor(page, parent_name)
+    assert page.locator("#children li").all_inner_texts() == [c["name"] for c in parent["children"]]
+    assert not any("VendorsParents" in body or "first: 1000" in body for body in page.requested_bodies)
+
+    assessed = named(web_server, "Far Overdue")
+    page.get_by_role("link", name="← All subcontractors").click()
+    ready(page, "list")
+    page.fill("#f-name", "Far Overdue")
+    search(page)
+    open_subcontractor(page, "Far Overdue K.K. (fictional)")
+    shown = page.locator("#assessments tbody tr")
+    assert shown.count() == len(assessed["assessments"]) == 1
+    assert shown.first.locator("th").inner_text() == assessed["assessments"][0]["assessedOn"]
+    assert page.locator("#children").count() == 0  # it re-entrusts to nobody
+    assert serious_violations(page, axe_script) == []
 
 
 def test_vendor_manager_renews_the_expiring_contract_and_the_data_map_shows_the_successor(

@@ -28,10 +28,24 @@ const WRITERS = new Set(["VENDOR_MANAGER", "PRIVACY_OFFICER", "ADMIN"]);
 export const canWrite = (role) => WRITERS.has(role);
 export const canReadHistory = (role) => WRITERS.has(role);
 
-// Client-side filters: the API's SubcontractorFilter has no expiry, assessment or parent
-// criteria, so these read the registry's own findings (its clock, its 30-day window) and `parent`.
-export const EXPIRING = "CONTRACT_EXPIRING_SOON";
-export const ASSESSMENT_DUE = new Set(["ASSESSMENT_MISSING", "ASSESSMENT_OVERDUE"]);
+// The list's filters, all the API's SubcontractorFilter fields: the registry applies them in SQL to
+// the whole registry (pages and totalCount included), deciding expiry and assessments exactly as
+// its findings CONTRACT_EXPIRING_SOON (30 days), ASSESSMENT_MISSING and ASSESSMENT_OVERDUE do.
+export const EXPIRY_WARNING_DAYS = 30;
+export const ASSESSMENT_STATES = ["MISSING_OR_OVERDUE", "MISSING", "OVERDUE"];
+
+// The SubcontractorFilter of the form's values: text fields (nameContains, contractStatus, country,
+// assessment) kept when not blank, and the boxes `expiring` and `reEntrusted` when checked.
+export function apiFilter(values) {
+  const filter = {};
+  for (const key of ["nameContains", "contractStatus", "country", "assessment"]) {
+    const text = String(values[key] ?? "").trim();
+    if (text) filter[key] = key === "country" ? text.toUpperCase() : text;
+  }
+  if (values.expiring) filter.contractExpiringWithinDays = EXPIRY_WARNING_DAYS;
+  if (values.reEntrusted) filter.reEntrusted = true;
+  return filter;
+}
 
 export function storedStatus(contract) {
   const history = contract.statusHistory ?? [];
@@ -61,13 +75,6 @@ export function findingsBySubcontractor(findings) {
     bySub.get(id).push(finding);
   }
   return bySub;
-}
-
-export function matchesClientFilters(sub, findings, { expiring, assessmentDue, reEntrusted }) {
-  if (expiring && !findings.some((f) => f.code === EXPIRING)) return false;
-  if (assessmentDue && !findings.some((f) => ASSESSMENT_DUE.has(f.code))) return false;
-  if (reEntrusted && !sub.parent) return false;
-  return true;
 }
 
 // The fields of a subcontractor a vendor manager edits, as plain comparable values.

@@ -3,6 +3,7 @@
 // Nothing here reads a customer: the console shows no personal data.
 
 export const PAGE_SIZE = 20;
+export const ASSESSMENTS_SHOWN = 20; // newest first; the API gives at most 100
 
 const FINDINGS = `complianceFindings {
     code severity message
@@ -38,13 +39,13 @@ const CONTRACT_FIELDS = `
 const SUBCONTRACTOR_FIELDS = `
   id name country corporateNumber version foreignTransferBasis contractStatus createdAt updatedAt
   parent { id name }
+  children { id name }
   managementSystem { certifications assessmentResult lastAssessedOn nextAssessmentDueOn }
+  assessments(first: ${ASSESSMENTS_SHOWN}) { result assessedOn nextDueOn note }
   contracts { ${CONTRACT_FIELDS} }`;
 
 const HISTORY = `history(first: 30) { edges { node { id at actor action entityType before after } } }`;
 
-// Children are found by reading every subcontractor's parent (the API has no reverse field);
-// `first` is the API's largest page, and the console pages through when there are more.
 export function subcontractorQuery({ withHistory }) {
   return `
 query VendorsSubcontractor($id: ID!) {
@@ -52,14 +53,6 @@ query VendorsSubcontractor($id: ID!) {
   ${FINDINGS}
 }`;
 }
-
-export const PARENTS_QUERY = `
-query VendorsParents($after: String) {
-  subcontractors(first: 1000, after: $after) {
-    pageInfo { hasNextPage endCursor }
-    edges { node { id name parent { id } } }
-  }
-}`;
 
 export const BUSINESS_CHOICES_QUERY = `
 query VendorsBusinessChoices($code: String!) {

@@ -8,20 +8,19 @@
 import "./vendors.css";
 import { ApiError, forgetToken, gql, saveToken, savedToken } from "./session.js";
 import {
-  BUSINESS_CHOICES_QUERY, LIST_QUERY, MUTATIONS, PAGE_SIZE, PARENTS_QUERY, START_QUERY, subcontractorQuery,
+  BUSINESS_CHOICES_QUERY, LIST_QUERY, MUTATIONS, PAGE_SIZE, START_QUERY, subcontractorQuery,
 } from "./vendors-queries.js";
 import {
-  ASSESSMENT_RESULTS, CERTIFICATIONS, CLAUSES, CONTRACT_STATUSES, FOREIGN_BASES, REQUIRED_CLAUSES, addYears,
-  allowedTransitions, canReadHistory, canWrite, changes, contractChanges, earliestTransitionDay,
-  findingsBySubcontractor, humanize, matchesClientFilters, storedStatus, successorReference,
+  ASSESSMENT_RESULTS, ASSESSMENT_STATES, CERTIFICATIONS, CLAUSES, CONTRACT_STATUSES, EXPIRY_WARNING_DAYS, FOREIGN_BASES,
+  REQUIRED_CLAUSES, addYears, allowedTransitions, apiFilter, canReadHistory, canWrite, changes, contractChanges,
+  earliestTransitionDay, findingsBySubcontractor, humanize, storedStatus, successorReference,
 } from "./vendors-model.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const view = $("#view");
-const MAX_PARENT_PAGES = 20; // x 1000 subcontractors: where reading parents for the children list stops
 
 let session = null; // { viewer, businesses } once the token is accepted
-const list = { filter: {}, client: {}, cursors: [null], page: 0 }; // the list's state, kept across routes
+const list = { filter: {}, cursors: [null], page: 0 }; // the list's state, kept across routes
 const choicesCache = new Map(); // business code -> { purposes, dataItems }
 
 // --- DOM -------------------------------------------------------------------------------
@@ -140,22 +139,20 @@ async function showList({ focus = null } = {}) {
   }
   const bySub = findingsBySubcontractor(data.complianceFindings);
   const connection = data.subcontractors;
-  const rows = connection.edges.map((e) => e.node)
-    .filter((sub) => matchesClientFilters(sub, bySub.get(sub.id) ?? [], list.client));
-  const clientFiltered = Object.values(list.client).some(Boolean);
+  const rows = connection.edges.map((e) => e.node);
   const hasNext = connection.pageInfo.hasNextPage;
+  const pages = Math.max(1, Math.ceil(connection.totalCount / PAGE_SIZE));
 
   const table = h("table", { id: "subcontractors", class: "grid" },
-    h("caption", {}, `Subcontractors: ${connection.totalCount} match the search; page ${list.page + 1}` +
-      (clientFiltered ? `, ${rows.length} of its ${connection.edges.length} pass the checked filters` : "")),
+    h("caption", {}, `Subcontractors: ${connection.totalCount} match the search; page ${list.page + 1} of ${pages}`),
     h("thead", {}, h("tr", {}, ["Name", "Country", "Contract status", "Contracts", "Assessment", "Re-entrusted by", "Findings"]
       .map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows.length ? rows.map((sub) => listRow(sub, bySub.get(sub.id) ?? []))
-      : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No subcontractor on this page matches."))));
+      : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No subcontractor matches."))));
 
   const pager = h("nav", { class: "pager", "aria-label": "Pages" },
     h("button", { type: "button", id: "previous-page", disabled: list.page === 0, onclick: () => turn(-1) }, "← Previous"),
-    h("span", {}, `Page ${list.page + 1}`),
+    h("span", {}, `Page ${list.page + 1} of ${pages}`),
     h("button", { type: "button", id: "next-page", disabled: !hasNext, onclick: () => turn(1, connection.pageInfo.endCursor) }, "Next →"));
 
   render(
@@ -194,7 +191,6 @@ function turn(step, cursor) {
 
 function filterForm() {
   const f = list.filter;
-  const c = list.client;
   const form = h("form", { id: "filters", class: "filters", role: "search", "aria-label": "Search subcontractors" },
     h("div", { class: "field" }, h("label", { for: "f-name" }, "Name contains"),
       h("input", { id: "f-name", name: "nameContains", type: "search", value: f.nameContains ?? "", maxlength: 200 })),
@@ -203,37 +199,36 @@ function filterForm() {
         CONTRACT_STATUSES.map((s) => h("option", { value: s, selected: f.contractStatus === s }, humanize(s))))),
     h("div", { class: "field" }, h("label", { for: "f-country" }, "Country (ISO code)"),
       h("input", { id: "f-country", name: "country", value: f.country ?? "", maxlength: 2, size: 3, pattern: "[A-Za-z]{2}" })),
+    h("div", { class: "field" }, h("label", { for: "f-assessment" }, "Assessment"),
+      h("select", { id: "f-assessment", name: "assessment" }, h("option", { value: "" }, "any"),
+        ASSESSMENT_STATES.map((s) => h("option", { value: s, selected: f.assessment === s }, humanize(s))))),
     h("fieldset", { class: "checks" }, h("legend", {}, "Only those"),
-      check("f-expiring", "expiring", "with a contract expiring within 30 days", c.expiring),
-      check("f-assessment", "assessmentDue", "with the assessment missing or overdue", c.assessmentDue),
-      check("f-reentrusted", "reEntrusted", "re-entrusted by another subcontractor", c.reEntrusted),
-      h("p", { class: "hint", id: "f-client-hint" }, "These three read the registry's findings and apply to the page shown.")),
+      check("f-expiring", "expiring", `with an active contract expiring within ${EXPIRY_WARNING_DAYS} days`,
+        f.contractExpiringWithinDays !== undefined),
+      check("f-reentrusted", "reEntrusted", "re-entrusted by another subcontractor", f.reEntrusted === true),
+      h("p", { class: "hint", id: "f-checks-hint" },
+        "Every filter applies to the whole registry, as its findings decide, and the pages follow them.")),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "search" }, "Search"),
-      h("button", { type: "reset", class: "quiet", onclick: (e) => { e.preventDefault(); applyFilters({}, {}); } }, "Clear")),
+      h("button", { type: "reset", class: "quiet", onclick: (e) => { e.preventDefault(); applyFilters({}); } }, "Clear")),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const filter = {};
-    for (const key of ["nameContains", "contractStatus", "country"]) {
-      const value = String(data.get(key) ?? "").trim();
-      if (value) filter[key] = key === "country" ? value.toUpperCase() : value;
-    }
-    applyFilters(filter, {
-      expiring: data.has("expiring"), assessmentDue: data.has("assessmentDue"), reEntrusted: data.has("reEntrusted"),
-    });
+    applyFilters(apiFilter({
+      nameContains: data.get("nameContains"), contractStatus: data.get("contractStatus"), country: data.get("country"),
+      assessment: data.get("assessment"), expiring: data.has("expiring"), reEntrusted: data.has("reEntrusted"),
+    }));
   });
   return form;
 }
 
 function check(id, name, label, checked) {
-  return h("div", { class: "check" }, h("input", { type: "checkbox", id, name, checked: !!checked, "aria-describedby": "f-client-hint" }),
+  return h("div", { class: "check" }, h("input", { type: "checkbox", id, name, checked: !!checked, "aria-describedby": "f-checks-hint" }),
     h("label", { for: id }, label));
 }
 
-function applyFilters(filter, client) {
+function applyFilters(filter) {
   list.filter = filter;
-  list.client = client;
   list.cursors = [null];
   list.page = 0;
   showList({ focus: "#search" });
@@ -244,18 +239,6 @@ function applyFilters(filter, client) {
 async function loadSubcontractor(id) {
   const data = await gql(subcontractorQuery({ withHistory: canReadHistory(session.viewer.role) }), { id });
   return { sub: data.subcontractor, findings: data.complianceFindings };
-}
-
-async function childrenOf(id) {
-  const children = [];
-  let after = null;
-  for (let page = 0; page < MAX_PARENT_PAGES; page++) {
-    const data = await gql(PARENTS_QUERY, { after });
-    children.push(...data.subcontractors.edges.map((e) => e.node).filter((n) => n.parent?.id === id));
-    if (!data.subcontractors.pageInfo.hasNextPage) break;
-    after = data.subcontractors.pageInfo.endCursor;
-  }
-  return children;
 }
 
 async function businessChoices(code) {
@@ -270,12 +253,11 @@ async function showSubcontractor(id, { focus = false } = {}) {
   view.dataset.view = "subcontractor";
   view.dataset.state = "loading";
   setStatus("Loading the subcontractor…");
-  let sub, findings, children;
+  let sub, findings;
   const writer = canWrite(session.viewer.role);
   try {
     ({ sub, findings } = await loadSubcontractor(id));
     if (!sub) throw new ApiError("No such subcontractor (or not visible to this token).");
-    children = await childrenOf(sub.id);
     if (writer) await Promise.all([...new Set(sub.contracts.map((c) => c.business.code))].map(businessChoices));
   } catch (error) {
     render(h("p", {}, h("a", { href: "#/" }, "← All subcontractors")));
@@ -295,7 +277,7 @@ async function showSubcontractor(id, { focus = false } = {}) {
         ["Foreign transfer basis", sub.foreignTransferBasis ? humanize(sub.foreignTransferBasis) : null],
         ["Contract status", sub.contractStatus ? statusBadge(sub.contractStatus) : "no contract"],
         ["Re-entrusted by", sub.parent ? h("a", { href: subcontractorHref(sub.parent.id) }, sub.parent.name) : "the business itself"],
-        ["Re-entrusts to", children.length ? h("ul", { class: "plain", id: "children" }, children.map((c) =>
+        ["Re-entrusts to", sub.children.length ? h("ul", { class: "plain", id: "children" }, sub.children.map((c) =>
           h("li", {}, h("a", { href: subcontractorHref(c.id) }, c.name)))) : "nobody"],
         ["Version", String(sub.version)],
         ["Findings", findingBadges(own)],
@@ -309,6 +291,7 @@ async function showSubcontractor(id, { focus = false } = {}) {
         ["Assessed on", ms.lastAssessedOn],
         ["Next due on", ms.nextAssessmentDueOn],
       ]),
+      assessmentsTable(sub.assessments),
       writer ? assessmentForm(sub) : null),
     h("section", { class: "card", "aria-labelledby": "contracts-h" },
       h("h2", { id: "contracts-h" }, `Contracts (${sub.contracts.length})`),
@@ -321,6 +304,20 @@ async function showSubcontractor(id, { focus = false } = {}) {
   view.dataset.state = "ready";
   setStatus(`${sub.name}: ${sub.contracts.length} contract(s).`);
   if (focus) $("#sub-name").focus();
+}
+
+// Every assessment recorded (the newest ASSESSMENTS_SHOWN), newest first: the first is the one
+// the management system reads.
+function assessmentsTable(assessments) {
+  if (!assessments.length) return h("p", { class: "muted", id: "assessments" }, "Never assessed.");
+  return h("table", { class: "grid", id: "assessments" },
+    h("caption", {}, `Assessments, newest first (${assessments.length})`),
+    h("thead", {}, h("tr", {}, ["Assessed on", "Result", "Next due on", "Note"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, assessments.map((a) => h("tr", {},
+      h("th", { scope: "row" }, a.assessedOn),
+      h("td", {}, humanize(a.result)),
+      h("td", {}, a.nextDueOn ?? "—"),
+      h("td", {}, a.note ?? "")))));
 }
 
 function contractBlock(sub, contract, writer) {
