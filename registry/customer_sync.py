@@ -47,16 +47,19 @@ would show as a duplicate and refuse the file: a false refusal, never a wrong wr
 
 import csv
 import json
+import marshal
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -81,12 +84,16 @@ OPTIONAL = ("displayName", "email")
 MAX_LINE = 64 * 1024  # bytes of one physical line, and characters of one CSV record
 MAX_SHOWN_BAD = 1000  # bad rows reported one by one; the rest are counted
 MAX_MUTATION_ROWS = 1000
-CHUNK = 5000  # rows looked up and written together
+CHUNK = 10_000  # rows looked up and written together
+SPOOL_IN_MEMORY = 4 * 1024 * 1024  # bytes of checked rows kept in memory before they go to a file
 LIMITS = {"externalRef": 100, "displayName": 200, "email": 320}
 ACTION = "customer.import"
 SUMMARY_ACTION = "customer.import_summary"
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_KEYS = frozenset(REQUIRED + OPTIONAL)
+MAX_REMEMBERED = 4096  # distinct `items` and date texts whose checking is remembered
+MAX_REMEMBERED_TEXT = 256
 _CUSTOMER = Customer.__table__
 _PERIOD = CustomerDataItem.__table__
 # the customer's columns as `audit.snapshot` lists them, so import events read like the others
@@ -113,10 +120,10 @@ class BadRow:
     message: str
 
 
-@dataclass(frozen=True)
-class CustomerRow:
+class CustomerRow(NamedTuple):
     """One checked row. `display_name`/`email` are None when given empty; `has_*` is False
-    when the column or key is absent, which leaves the registry's value alone."""
+    when the column or key is absent, which leaves the registry's value alone. A plain tuple,
+    as a million of them are made and spooled (`_Spool`)."""
 
     line: int
     external_ref: str
@@ -326,12 +333,16 @@ def read_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, Raw]]:
 
 class _Checker:
     """Checks rows one by one against the business's item codes and today, and remembers the
-    references seen (as hashes) to refuse a second row of the same customer."""
+    references seen (as hashes) to refuse a second row of the same customer. The answers for
+    an `items` text and a date text are remembered (a few hundred distinct ones make up a
+    member file), up to MAX_REMEMBERED of each and only for short texts, so memory stays bounded."""
 
     def __init__(self, item_codes: Iterable[str], today: date):
         self.codes = frozenset(item_codes)
         self.today = today
         self.seen: set[int] = set()
+        self.days: dict[str, date] = {}
+        self.item_lists: dict[str, tuple[str, ...]] = {}
 
     def check(self, line: int, raw: Raw) -> CustomerRow | BadRow:
         if isinstance(raw, BadRow):
@@ -347,14 +358,14 @@ class _Checker:
         return row
 
     def _row(self, line: int, raw: dict[str, Any]) -> CustomerRow:
-        unknown = sorted(k for k in raw if k not in REQUIRED + OPTIONAL)
-        if unknown:
+        if not raw.keys() <= _KEYS:
+            unknown = sorted(k for k in raw if k not in _KEYS)
             raise _Bad(None, f"unknown key {str(unknown[0])[:40]!r}")
         ref = _text(raw.get("externalRef"), "externalRef", required=True)
-        registered = _day(raw.get("registeredOn"), "registeredOn", required=True)
+        registered = self._day(raw.get("registeredOn"), "registeredOn", required=True)
         if registered > self.today:
             raise _Bad("registeredOn", f"registeredOn {registered} lies in the future")
-        cancelled = _day(raw.get("cancelledOn"), "cancelledOn")
+        cancelled = self._day(raw.get("cancelledOn"), "cancelledOn")
         if cancelled is not None and cancelled < registered:
             raise _Bad("cancelledOn", f"cancelledOn {cancelled} lies before registeredOn {registered}")
         codes = self._items(raw.get("items"))
@@ -364,17 +375,34 @@ class _Checker:
         return CustomerRow(line, ref, registered, cancelled, codes, _text(raw.get("displayName"), "displayName"),
                            email, "displayName" in raw, "email" in raw)
 
+    def _day(self, value: Any, name: str, *, required: bool = False) -> date | None:
+        if type(value) is str and len(value) == 10:
+            known = self.days.get(value)
+            if known is not None:
+                return known
+        day = _day(value, name, required=required)
+        if day is not None and len(value) == 10 and len(self.days) < MAX_REMEMBERED:
+            self.days[value] = day
+        return day
+
     def _items(self, value: Any) -> tuple[str, ...]:
+        remember = type(value) is str and len(value) <= MAX_REMEMBERED_TEXT
+        if remember and (known := self.item_lists.get(value)) is not None:
+            return known
         if isinstance(value, str):
-            value = value.split(";")
-        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+            codes = value.split(";")
+        elif isinstance(value, list) and all(isinstance(code, str) for code in value):
+            codes = value
+        else:
             raise _Bad("items", "items must be data-item codes (a list, or separated by ';')")
-        codes = tuple(dict.fromkeys(c.strip() for c in value if c.strip()))
+        codes = tuple(dict.fromkeys(c.strip() for c in codes if c.strip()))
         if len(codes) > MAX_CODES:
             raise _Bad("items", f"items names {len(codes):,} codes; at most {MAX_CODES} are allowed")
         unknown = [c for c in codes if c not in self.codes]
         if unknown:
             raise _Bad("items", f"unknown data item code {unknown[0][:64]!r}", ErrorCode.NOT_FOUND)
+        if remember and len(self.item_lists) < MAX_REMEMBERED:
+            self.item_lists[value] = codes
         return codes
 
 
@@ -441,46 +469,99 @@ async def import_customers(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Upsert the customers `source` reads into the business (see the module docstring for
-    what each row does). All or nothing unless `skip_bad`; the session's transaction is
-    committed only when something changed, and rolled back otherwise."""
+    what each row does). All or nothing unless `skip_bad`. The import ends the session's
+    transactions itself: a short one reads the business's item codes, the checking pass holds
+    no lock (other writers go on meanwhile), and one writer's transaction applies the rows,
+    committed only when something changed and rolled back otherwise."""
     report = progress or (lambda stage, done, total: None)
-    business = await resolve_business(session, business_code)
-    items = dict((await session.exec(select(DataItem.code, DataItem.id).where(
-        DataItem.business_id == business.id))).all())
+    business_id = (await resolve_business(session, business_code)).id
+    items = await _item_ids(session, business_id)
+    await session.rollback()  # on SQLite the writer's BEGIN IMMEDIATE: not held while the file is checked
     result = ImportResult()
-    checker = _Checker(items, today)
-    for line, raw in source():  # pass 1: the file's own shape, nothing read from the registry
-        result.rows += 1
-        checked = checker.check(line, raw)
-        if isinstance(checked, BadRow):
-            result.refuse(checked)
-        if result.rows % CHUNK == 0:
-            report("checked", result.rows, None)
-    report("checked", result.rows, result.rows)
-    del checker  # its hashes; pass 2 builds its own
-    shape_bad = result.bad
-    apply = skip_bad or not shape_bad
-    writer = _Writer(await session.connection(), business.id, items, today=today, actor=actor, apply=apply)
-    await writer.start()
-    checker, chunk, done = _Checker(items, today), [], 0
-    for line, raw in source():  # pass 2: against the registry, in one transaction
-        checked = checker.check(line, raw)
-        if isinstance(checked, CustomerRow):
-            chunk.append(checked)
-        done += 1
-        if len(chunk) >= CHUNK:
+    with _Spool() as spool:
+        checker = _Checker(items, today)
+        for line, raw in source():  # pass 1: the file's own shape, nothing read from the registry
+            result.rows += 1
+            checked = checker.check(line, raw)
+            if isinstance(checked, BadRow):
+                result.refuse(checked)
+            else:
+                spool.add(checked)
+            if result.rows % CHUNK == 0:
+                report("checked", result.rows, None)
+        report("checked", result.rows, result.rows)
+        del checker  # its hashes
+        apply = skip_bad or not result.bad
+        if await _item_ids(session, business_id) != items:  # the first statement of the writer's transaction
+            await session.rollback()
+            raise VersionConflict("the business's data items changed while the file was checked: "
+                                  "run the import again", field="items")
+        writer = _Writer(await session.connection(), business_id, items, today=today, actor=actor, apply=apply)
+        await writer.start()
+        done = 0
+        for chunk in spool.chunks():  # pass 2: the checked rows against the registry, in one transaction
             await writer.chunk(chunk, result)
-            chunk = []
+            done += len(chunk)
             report("imported", done, result.rows)
-    await writer.chunk(chunk, result)
     report("imported", result.rows, result.rows)
     if not apply or (result.bad and not skip_bad) or not (result.created or result.changed):
         await session.rollback()
         return result
-    await writer.summary(business, result, skip_bad)
+    await writer.summary(result, skip_bad)
     await session.commit()
     result.written = True
     return result
+
+
+async def _item_ids(session: AsyncSession, business_id: int) -> dict[str, int]:
+    """The business's data items: id by code."""
+    return dict((await session.exec(select(DataItem.code, DataItem.id).where(
+        DataItem.business_id == business_id))).all())
+
+
+class _Spool:
+    """The rows the checking pass found good, kept for the applying pass so the file is read
+    and checked once: chunks of plain tuples (dates as ordinals) in a temporary file, in memory
+    while small (a mutation's rows). The file has no name (it is unlinked at once) and goes
+    with the process, so the names and emails it holds are never left on disk."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        self.pending: list[tuple] = []
+
+    def __enter__(self) -> "_Spool":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.file.close()
+
+    def add(self, row: CustomerRow) -> None:
+        cancelled = row.cancelled_on
+        self.pending.append((*row[:2], row.registered_on.toordinal(), cancelled and cancelled.toordinal(), *row[4:]))
+        if len(self.pending) >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            blob = marshal.dumps(self.pending)
+            self.file.write(len(blob).to_bytes(8, "little") + blob)
+            self.pending = []
+
+    def chunks(self) -> Iterator[list[CustomerRow]]:
+        """The rows added, in their order, CHUNK at a time."""
+        self._flush()
+        self.file.seek(0)
+        days: dict[int, date] = {}
+
+        def day(ordinal: int) -> date:
+            found = days.get(ordinal)
+            if found is None:
+                found = days[ordinal] = date.fromordinal(ordinal)
+            return found
+
+        while size := int.from_bytes(self.file.read(8), "little"):
+            yield [CustomerRow(line, ref, day(registered), cancelled and day(cancelled), *rest)
+                   for line, ref, registered, cancelled, *rest in marshal.loads(self.file.read(size))]
 
 
 async def import_rows(
@@ -516,15 +597,23 @@ class _Writer:
         self.sqlite = conn.dialect.name == "sqlite"
         self.bulk = Bulk(conn, {})
         self.next_id = 0
+        self.fresh = False
 
     async def start(self) -> None:
-        if self.sqlite:  # BEGIN IMMEDIATE (registry/db.py): no other writer until the commit
+        """Note where ids continue (SQLite) and whether the business has no customer yet: then
+        no row of the file can name a known one (a file repeats no reference), and the lookups
+        are skipped. Another writer cannot add one meanwhile on SQLite (BEGIN IMMEDIATE,
+        registry/db.py); on PostgreSQL one it adds makes the insert fail on the unique
+        reference, a Duplicate, as when the lookups ran."""
+        if self.sqlite:
             self.next_id = (await self.conn.scalar(sa.select(sa.func.max(_CUSTOMER.c.id)))) or 0
+        self.fresh = (await self.conn.scalar(sa.select(_CUSTOMER.c.id).where(
+            _CUSTOMER.c.business_id == self.business_id).limit(1))) is None
 
     async def chunk(self, rows: list[CustomerRow], result: ImportResult) -> None:
         if not rows:
             return
-        existing = await self._existing([r.external_ref for r in rows])
+        existing = {} if self.fresh else await self._existing([r.external_ref for r in rows])
         ids = [c["id"] for c in existing.values()]
         periods, erased = await self._periods(ids), await self._erased(ids)
         plan = _Plan()
@@ -561,9 +650,16 @@ class _Writer:
                           "a sync does not rewrite the past")
         return None
 
+    def _among(self, column: sa.Column, values: list) -> sa.ColumnElement[bool]:
+        """`column IN values`; on PostgreSQL `= ANY` of one array parameter, as thousands of
+        parameters, one a value, are slow to render, prepare and plan."""
+        if self.sqlite:
+            return column.in_(values)
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+
     async def _existing(self, refs: list[str]) -> dict[str, dict[str, Any]]:
         stmt = sa.select(*_CUSTOMER.columns).where(
-            _CUSTOMER.c.business_id == self.business_id, _CUSTOMER.c.external_ref.in_(refs))
+            _CUSTOMER.c.business_id == self.business_id, self._among(_CUSTOMER.c.external_ref, refs))
         return {row.external_ref: row._asdict() for row in await self.conn.execute(stmt)}
 
     async def _periods(self, ids: list[int]) -> dict[int, list[tuple]]:
@@ -572,7 +668,7 @@ class _Writer:
             return {}
         stmt = sa.select(_PERIOD.c.id, _PERIOD.c.customer_id, _PERIOD.c.data_item_id, _PERIOD.c.effective_from,
                          _PERIOD.c.effective_until).where(
-            _PERIOD.c.customer_id.in_(ids),
+            self._among(_PERIOD.c.customer_id, ids),
             sa.or_(_PERIOD.c.effective_until.is_(None), _PERIOD.c.effective_until >= self.today),
         ).order_by(_PERIOD.c.effective_from, _PERIOD.c.id)
         found: dict[int, list[tuple]] = {}
@@ -589,7 +685,7 @@ class _Writer:
         scoped = sa.select(target.c.request_id).where(target.c.request_id == request.c.id,
                                                       target.c.scope == RequestScope.DATA_ITEM.value)
         stmt = sa.select(request.c.customer_id).where(
-            request.c.customer_id.in_(ids), request.c.kind == RequestKind.DELETION.value,
+            self._among(request.c.customer_id, ids), request.c.kind == RequestKind.DELETION.value,
             request.c.status == RequestStatus.COMPLETED.value, ~sa.exists(scoped))
         return set((await self.conn.execute(stmt)).scalars())
 
@@ -621,7 +717,7 @@ class _Writer:
         if plan.moved:
             await self.conn.execute(_MOVE, [{"p_id": id, "p_day": day} for id, day in plan.moved])
         if plan.dropped:
-            await self.conn.execute(_PERIOD.delete().where(_PERIOD.c.id.in_(plan.dropped)))
+            await self.conn.execute(_PERIOD.delete().where(self._among(_PERIOD.c.id, plan.dropped)))
         await self.bulk.insert(CustomerDataItem, ["customer_id", "data_item_id", "effective_from", "effective_until"],
                                plan.opened)
         await self.bulk.insert(AuditEvent, _EVENT_COLUMNS, plan.events)
@@ -639,19 +735,19 @@ class _Writer:
         if self.sqlite:
             return
         read = {u["p_id"]: u["p_version"] for u in updates}
-        stmt = sa.select(_CUSTOMER.c.id, _CUSTOMER.c.version).where(_CUSTOMER.c.id.in_(read)).with_for_update(
-            key_share=True)
+        stmt = sa.select(_CUSTOMER.c.id, _CUSTOMER.c.version).where(
+            self._among(_CUSTOMER.c.id, list(read))).with_for_update(key_share=True)
         if any(read[id] != version for id, version in await self.conn.execute(stmt)):
             raise VersionConflict("a customer of the file was changed meanwhile: run the import again",
                                   field="externalRef")
 
-    async def summary(self, business: Business, result: ImportResult, skip_bad: bool) -> None:
+    async def summary(self, result: ImportResult, skip_bad: bool) -> None:
         """The one event of the whole import: counts only, no personal data."""
         after = {"rows": result.rows, "created": result.created, "changed": result.changed,
                  "unchanged": result.unchanged, "erased_skipped": result.erased, "bad": result.bad,
                  "skip_bad": skip_bad}
         await self.bulk.insert(AuditEvent, _EVENT_COLUMNS, [
-            (self.now, self.actor, SUMMARY_ACTION, Business.__name__, business.id, None, _json(after))])
+            (self.now, self.actor, SUMMARY_ACTION, Business.__name__, self.business_id, None, _json(after))])
 
 
 def _unique_violation(error: Exception) -> bool:
