@@ -85,6 +85,7 @@ MAX_LINE = 64 * 1024  # bytes of one physical line, and characters of one CSV re
 MAX_SHOWN_BAD = 1000  # bad rows reported one by one; the rest are counted
 MAX_MUTATION_ROWS = 1000
 CHUNK = 10_000  # rows looked up and written together
+MAX_KNOWN = 10_000  # a business's customers whose references an import reads at its start
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # bytes of checked rows kept in memory before they go to a file
 LIMITS = {"externalRef": 100, "displayName": 200, "email": 320}
 ACTION = "customer.import"
@@ -499,10 +500,13 @@ async def import_customers(
         writer = _Writer(await session.connection(), business_id, items, today=today, actor=actor, apply=apply)
         await writer.start()
         done = 0
-        for chunk in spool.chunks():  # pass 2: the checked rows against the registry, in one transaction
-            await writer.chunk(chunk, result)
-            done += len(chunk)
-            report("imported", done, result.rows)
+        try:
+            for chunk in spool.chunks():  # pass 2: the checked rows against the registry, in one transaction
+                await writer.chunk(chunk, result)
+                done += len(chunk)
+                report("imported", done, result.rows)
+        finally:
+            await writer.settle()
     report("imported", result.rows, result.rows)
     if not apply or (result.bad and not skip_bad) or not (result.created or result.changed):
         await session.rollback()
@@ -595,25 +599,33 @@ class _Writer:
         self.actor, self.apply = actor, apply
         self.now = utcnow()
         self.sqlite = conn.dialect.name == "sqlite"
-        self.bulk = Bulk(conn, {})
+        self.bulk = Bulk(conn, {}, background=True)  # SQLite writes a chunk while the next is planned
         self.next_id = 0
-        self.fresh = False
+        self.known: set[str] | None = None
 
     async def start(self) -> None:
-        """Note where ids continue (SQLite) and whether the business has no customer yet: then
-        no row of the file can name a known one (a file repeats no reference), and the lookups
-        are skipped. Another writer cannot add one meanwhile on SQLite (BEGIN IMMEDIATE,
-        registry/db.py); on PostgreSQL one it adds makes the insert fail on the unique
-        reference, a Duplicate, as when the lookups ran."""
+        """Note where ids continue (SQLite) and, when the business has at most MAX_KNOWN
+        customers (a first sync), their references: a chunk then looks up only the rows naming
+        one of them, usually none. Another writer cannot add a customer meanwhile on SQLite
+        (BEGIN IMMEDIATE, registry/db.py); on PostgreSQL one it adds makes the insert fail on
+        the unique reference, a Duplicate, as when every row was looked up."""
         if self.sqlite:
             self.next_id = (await self.conn.scalar(sa.select(sa.func.max(_CUSTOMER.c.id)))) or 0
-        self.fresh = (await self.conn.scalar(sa.select(_CUSTOMER.c.id).where(
-            _CUSTOMER.c.business_id == self.business_id).limit(1))) is None
+        refs = (await self.conn.scalars(sa.select(_CUSTOMER.c.external_ref).where(
+            _CUSTOMER.c.business_id == self.business_id).limit(MAX_KNOWN + 1))).all()
+        if len(refs) <= MAX_KNOWN:
+            self.known = set(refs)
 
     async def chunk(self, rows: list[CustomerRow], result: ImportResult) -> None:
         if not rows:
             return
-        existing = {} if self.fresh else await self._existing([r.external_ref for r in rows])
+        refs = [r.external_ref for r in rows]
+        if self.known is not None:
+            refs = [ref for ref in refs if ref in self.known]
+        existing = {}
+        if refs:
+            await self.settle()  # on SQLite the previous chunk's rows are read only once written
+            existing = await self._existing(refs)
         ids = [c["id"] for c in existing.values()]
         periods, erased = await self._periods(ids), await self._erased(ids)
         plan = _Plan()
@@ -631,7 +643,19 @@ class _Writer:
             else:
                 result.unchanged += 1
         if self.apply:
+            await self.settle()  # one chunk written at a time: memory holds two at most
             await self._write(plan)
+
+    async def settle(self) -> None:
+        """Wait for the chunk being written; a customer registered by another writer meanwhile
+        (on PostgreSQL, whose COPY is not run in the background, raised at once) is a Duplicate."""
+        try:
+            await self.bulk.settle()
+        except Exception as error:
+            if not _unique_violation(error):
+                raise
+            raise Duplicate("a customer of the file was registered meanwhile: run the import again",
+                            field="externalRef") from None
 
     def _contradiction(self, row: CustomerRow, stored: dict[str, Any]) -> BadRow | None:
         """Why the row would rewrite the registry's past, or contradict a rule of
@@ -651,10 +675,12 @@ class _Writer:
         return None
 
     def _among(self, column: sa.Column, values: list) -> sa.ColumnElement[bool]:
-        """`column IN values`; on PostgreSQL `= ANY` of one array parameter, as thousands of
-        parameters, one a value, are slow to render, prepare and plan."""
+        """`column IN values` with one parameter, as thousands of parameters, one a value, are
+        slow to render (and on PostgreSQL to prepare and plan): `= ANY` of an array on
+        PostgreSQL, the values of a JSON array (`json_each`) on SQLite."""
         if self.sqlite:
-            return column.in_(values)
+            return column.in_(sa.select(sa.column("value")).select_from(
+                sa.func.json_each(sa.bindparam(None, orjson.dumps(values).decode(), type_=sa.String))))
         return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
 
     async def _existing(self, refs: list[str]) -> dict[str, dict[str, Any]]:

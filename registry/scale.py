@@ -22,6 +22,7 @@ The whole seeding leaves one audit event, `registry.seed_scale`, on the business
 choices come from a seeded generator, so a given size always gives the same registry.
 """
 
+import asyncio
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -186,33 +187,59 @@ class _Scope:
 class Bulk:
     """Inserts plain tuples into one table at a time, converted by the columns' own types
     (so stored values read back exactly as the ORM's would): executemany on SQLite, COPY on
-    PostgreSQL."""
+    PostgreSQL.
 
-    def __init__(self, conn, counts: dict[str, int]):
+    With `background`, an insert on SQLite returns once its statement is queued on the
+    connection's thread (aiosqlite runs a connection's statements there, one after another in
+    the order given): the caller prepares its next rows while SQLite writes these. `settle`
+    waits for the statements queued and raises the first failure; the caller settles before it
+    relies on them (before reading what they wrote, before the commit)."""
+
+    def __init__(self, conn, counts: dict[str, int], *, background: bool = False):
         self.conn = conn
         self.dialect = conn.dialect
         self.sqlite = conn.dialect.name == "sqlite"
         self.counts = counts
         self.tables: set[str] = set()
+        self.background = background and self.sqlite
+        self.pending: list[asyncio.Future] = []
 
     async def insert(self, model, columns: Sequence[str], rows: list[tuple]) -> None:
         if not rows:
             return
         table = model.__table__
-        converters = [_memoized(table.c[name].type.bind_processor(self.dialect)) for name in columns]
-        if any(converters):
-            rows = [tuple(c(v) if c else v for c, v in zip(converters, row)) for row in rows]
+        converters = [(n, c) for n, name in enumerate(columns) if (c := self._converter(table.c[name].type))]
+        if converters:
+            rows = [_converted(row, converters) for row in rows]
         if self.sqlite:
             quote = self.dialect.identifier_preparer.quote
             sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                    f"VALUES ({', '.join('?' for _ in columns)})")
-            await self.conn.exec_driver_sql(sql, rows)
+            if self.background:
+                driver = (await self.conn.get_raw_connection()).driver_connection
+                self.pending.append(asyncio.ensure_future(driver.executemany(sql, rows)))
+                await asyncio.sleep(0)  # the task's first step queues the statement, before any later one
+            else:
+                await self.conn.exec_driver_sql(sql, rows)
         else:
             raw = await self.conn.get_raw_connection()
             await raw.driver_connection.copy_records_to_table(table.name, records=rows, columns=list(columns))
         self.counts[table.name] = self.counts.get(table.name, 0) + len(rows)
         if "id" in columns:
             self.tables.add(table.name)
+
+    async def settle(self) -> None:
+        """Wait for the inserts still running in the background; raise the first one's failure."""
+        pending, self.pending = self.pending, []
+        failures = [f for f in await asyncio.gather(*pending, return_exceptions=True) if isinstance(f, BaseException)]
+        if failures:
+            raise failures[0]
+
+    def _converter(self, column_type: sa.types.TypeEngine) -> Callable[[object], object] | None:
+        """The conversion the ORM applies on this dialect (its own type for the column): on
+        SQLite dates and timestamps become the very text an ORM write stores, so executemany
+        gets plain text rather than calling sqlite3's Python adapter for every value."""
+        return _memoized(column_type.dialect_impl(self.dialect).bind_processor(self.dialect))
 
     async def reset_sequences(self) -> None:
         """PostgreSQL: the id sequences continue after the ids given explicitly."""
@@ -221,6 +248,13 @@ class Bulk:
         for name in sorted(self.tables):
             await self.conn.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"))
+
+
+def _converted(row: tuple, converters: list[tuple[int, Callable[[object], object]]]) -> tuple:
+    values = list(row)
+    for n, convert in converters:
+        values[n] = convert(values[n])
+    return tuple(values)
 
 
 def _memoized(convert):
