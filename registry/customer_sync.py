@@ -555,17 +555,18 @@ class _Spool:
         """The rows added, in their order, CHUNK at a time."""
         self._flush()
         self.file.seek(0)
-        days: dict[int, date] = {}
-
-        def day(ordinal: int) -> date:
-            found = days.get(ordinal)
-            if found is None:
-                found = days[ordinal] = date.fromordinal(ordinal)
-            return found
-
+        days = _Days()
         while size := int.from_bytes(self.file.read(8), "little"):
-            yield [CustomerRow(line, ref, day(registered), cancelled and day(cancelled), *rest)
+            yield [CustomerRow(line, ref, days[registered], cancelled and days[cancelled], *rest)
                    for line, ref, registered, cancelled, *rest in marshal.loads(self.file.read(size))]
+
+
+class _Days(dict):
+    """Dates by ordinal, each made once."""
+
+    def __missing__(self, ordinal: int) -> date:
+        self[ordinal] = found = date.fromordinal(ordinal)
+        return found
 
 
 async def import_rows(

@@ -210,7 +210,7 @@ class Bulk:
         table = model.__table__
         converters = [(n, c) for n, name in enumerate(columns) if (c := self._converter(table.c[name].type))]
         if converters:
-            rows = [_converted(row, converters) for row in rows]
+            rows = _converted(rows, converters)
         if self.sqlite:
             quote = self.dialect.identifier_preparer.quote
             sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
@@ -239,7 +239,7 @@ class Bulk:
         """The conversion the ORM applies on this dialect (its own type for the column): on
         SQLite dates and timestamps become the very text an ORM write stores, so executemany
         gets plain text rather than calling sqlite3's Python adapter for every value."""
-        return _memoized(column_type.dialect_impl(self.dialect).bind_processor(self.dialect))
+        return column_type.dialect_impl(self.dialect).bind_processor(self.dialect)
 
     async def reset_sequences(self) -> None:
         """PostgreSQL: the id sequences continue after the ids given explicitly."""
@@ -250,29 +250,18 @@ class Bulk:
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"))
 
 
-def _converted(row: tuple, converters: list[tuple[int, Callable[[object], object]]]) -> tuple:
-    values = list(row)
+def _converted(rows: list[tuple], converters: list[tuple[int, Callable[[object], object]]]) -> list[tuple]:
+    """The rows with the given columns converted, column by column: each distinct value is
+    converted once and the rest is table lookups (a column of dates holds a few hundred)."""
+    columns = list(zip(*rows))
     for n, convert in converters:
-        values[n] = convert(values[n])
-    return tuple(values)
-
-
-def _memoized(convert):
-    """A column converter that remembers its answers (dates, statuses and stamps repeat)."""
-    if convert is None:
-        return None
-    cache: dict = {}
-
-    def cached(value):
         try:
-            return cache[value]
-        except KeyError:
-            cache[value] = result = convert(value)
-            return result
-        except TypeError:  # unhashable (a JSON list)
-            return convert(value)
-
-    return cached
+            table = {value: convert(value) for value in set(columns[n])}
+        except TypeError:  # an unhashable value (a JSON list)
+            columns[n] = [convert(value) for value in columns[n]]
+        else:
+            columns[n] = list(map(table.__getitem__, columns[n]))
+    return list(zip(*columns))
 
 
 def _chunks(total: int) -> Iterable[range]:
