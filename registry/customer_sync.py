@@ -30,8 +30,11 @@ What a row does, in valid time (DESIGN.md "Time"):
 A column absent from the header (a key absent from a JSON line or a mutation row) leaves the
 registry's value alone; present but empty clears it.
 
-All or nothing by default: a first streaming pass checks every row's shape, a second applies
-the rows in one transaction, chunk by chunk, and finds the rows that contradict the registry.
+All or nothing by default: a first streaming pass checks every row's shape against the
+business's item codes, holding no lock (other writers go on), and a second applies the rows
+checked in one writer's transaction, chunk by chunk, and finds the rows that contradict the
+registry; item codes changed in between refuse the import (VERSION_CONFLICT), as its rows were
+checked against the old ones.
 Any bad row and nothing is written, unless `skip_bad`, which writes the good rows; either way
 every bad row is reported by its line (the physical line of the file where the record starts,
 the header being line 1; for the mutation, its 1-based index). Messages name the field, never
@@ -39,8 +42,9 @@ a personal value. Each created or changed customer gets a `customer.import` audi
 version bump, the import one `customer.import_summary` event with counts only, and the
 registry version rises once per import that changed anything (the writer session's commit).
 
-Memory stays bounded whatever the file's size: the file is streamed twice and never held,
-lines and records are capped at 64 KB, and the duplicate check keeps one 64-bit hash per
+Memory stays bounded whatever the file's size: the file is streamed once and never held, the
+rows checked wait for the second pass in an unnamed temporary file (`_Spool`), lines and
+records are capped at 64 KB, and the duplicate check keeps one 64-bit hash per
 `externalRef` (two distinct references sharing a hash, about one chance in 10^7 for a million,
 would show as a duplicate and refuse the file: a false refusal, never a wrong write).
 """
@@ -99,6 +103,7 @@ _CUSTOMER = Customer.__table__
 _PERIOD = CustomerDataItem.__table__
 # the customer's columns as `audit.snapshot` lists them, so import events read like the others
 _COLUMNS = [c.key for c in _CUSTOMER.columns]
+_NEW_DOCUMENT = [*_COLUMNS, "data_item_codes"]  # a new customer's `customer.import` event
 
 Progress = Callable[[str, int, int | None], None]  # (stage, rows done, rows in all or None)
 
@@ -514,7 +519,18 @@ async def import_customers(
     await writer.summary(result, skip_bad)
     await session.commit()
     result.written = True
+    if not writer.sqlite and result.created >= MAX_KNOWN:
+        await _analyze(session)
     return result
+
+
+async def _analyze(session: AsyncSession) -> None:
+    """PostgreSQL: fresh statistics for the tables a large import grew, in a transaction of
+    its own. Autovacuum comes to them only later, and until then the planner, counting on the
+    business's few customers, may scan all of them for each chunk of the next import."""
+    async with session.bind.connect() as conn:
+        await conn.execute(sa.text("ANALYZE customer, customer_data_item"))
+        await conn.commit()
 
 
 async def _item_ids(session: AsyncSession, business_id: int) -> dict[str, int]:
@@ -720,15 +736,16 @@ class _Writer:
         if plan.new:
             ids = await self._new_ids(len(plan.new))
             now = self.now.isoformat()  # the event's document, in plain JSON types (a million of them)
+            event = (self.now, self.actor, ACTION, Customer.__name__)
+            items, business_id = self.items, self.business_id
             for customer_id, (row, codes) in zip(ids, plan.new):
-                values = (customer_id, self.business_id, row.external_ref, row.display_name, row.email,
-                          row.registered_on, row.cancelled_on, 1, self.now, self.now)
-                plan.customers.append(values)
-                plan.opened += [(customer_id, self.items[c], row.registered_on, None) for c in codes]
-                cancelled = row.cancelled_on.isoformat() if row.cancelled_on else None
-                document = (customer_id, self.business_id, row.external_ref, row.display_name, row.email,
-                            row.registered_on.isoformat(), cancelled, 1, now, now)
-                plan.event(self, customer_id, None, dict(zip(_COLUMNS, document)) | {"data_item_codes": list(codes)})
+                registered, cancelled = row.registered_on, row.cancelled_on
+                plan.customers.append((customer_id, business_id, row.external_ref, row.display_name, row.email,
+                                       registered, cancelled, 1, self.now, self.now))
+                plan.opened += [(customer_id, items[c], registered, None) for c in codes]
+                document = (customer_id, business_id, row.external_ref, row.display_name, row.email,
+                            registered.isoformat(), cancelled and cancelled.isoformat(), 1, now, now, list(codes))
+                plan.events.append((*event, customer_id, None, _json(dict(zip(_NEW_DOCUMENT, document)))))
             try:
                 await self.bulk.insert(Customer, _COLUMNS, plan.customers)
             except Exception as error:  # a customer of the chunk registered by another writer meanwhile
