@@ -643,7 +643,7 @@ class _Writer:
         if refs:
             await self.settle()  # on SQLite the previous chunk's rows are read only once written
             existing = await self._existing(refs)
-        ids = [c["id"] for c in existing.values()]
+        ids = [c.id for c in existing.values()]
         periods, erased = await self._periods(ids), await self._erased(ids)
         plan = _Plan()
         for row in rows:
@@ -651,11 +651,11 @@ class _Writer:
             if stored is None:
                 plan.create(row)
                 result.created += 1
-            elif stored["id"] in erased:
+            elif stored.id in erased:
                 result.erased += 1
             elif (bad := self._contradiction(row, stored)) is not None:
                 result.refuse(bad)
-            elif plan.change(row, stored, periods.get(stored["id"], []), self):
+            elif plan.change(row, stored, periods.get(stored.id, []), self):
                 result.changed += 1
             else:
                 result.unchanged += 1
@@ -674,14 +674,14 @@ class _Writer:
             raise Duplicate("a customer of the file was registered meanwhile: run the import again",
                             field="externalRef") from None
 
-    def _contradiction(self, row: CustomerRow, stored: dict[str, Any]) -> BadRow | None:
+    def _contradiction(self, row: CustomerRow, stored: sa.Row) -> BadRow | None:
         """Why the row would rewrite the registry's past, or contradict a rule of
         `cancel_customer`; None when it does neither."""
-        if row.registered_on != stored["registered_on"]:
+        if row.registered_on != stored.registered_on:
             return BadRow(row.line, "registeredOn", ErrorCode.INVALID_INPUT,
-                          f"registeredOn differs from the registry's {stored['registered_on']}: "
+                          f"registeredOn differs from the registry's {stored.registered_on}: "
                           "a sync does not rewrite the past")
-        recorded = stored["cancelled_on"]
+        recorded = stored.cancelled_on
         if recorded is not None and row.cancelled_on is not None and row.cancelled_on != recorded:
             return BadRow(row.line, "cancelledOn", ErrorCode.INVALID_TRANSITION,
                           f"the customer cancels on {recorded} already")
@@ -700,10 +700,10 @@ class _Writer:
                 sa.func.json_each(sa.bindparam(None, orjson.dumps(values).decode(), type_=sa.String))))
         return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
 
-    async def _existing(self, refs: list[str]) -> dict[str, dict[str, Any]]:
+    async def _existing(self, refs: list[str]) -> dict[str, sa.Row]:
         stmt = sa.select(*_CUSTOMER.columns).where(
             _CUSTOMER.c.business_id == self.business_id, self._among(_CUSTOMER.c.external_ref, refs))
-        return {row.external_ref: row._asdict() for row in await self.conn.execute(stmt)}
+        return {row.external_ref: row for row in await self.conn.execute(stmt)}
 
     async def _periods(self, ids: list[int]) -> dict[int, list[tuple]]:
         """The item periods of each customer that hold today or begin later."""
@@ -850,7 +850,7 @@ class _Plan:
     def create(self, row: CustomerRow) -> None:
         self.new.append((row, row.item_codes))
 
-    def change(self, row: CustomerRow, stored: dict[str, Any], periods: list[tuple], writer: _Writer) -> bool:
+    def change(self, row: CustomerRow, stored: sa.Row, periods: list[tuple], writer: _Writer) -> bool:
         """Plan the row's changes to a known customer; False when it changes nothing. Items
         change from today as `customers.change_items` changes them: a withdrawn item's period
         holding today closes yesterday and one beginning today or later goes; an item given
@@ -860,12 +860,13 @@ class _Plan:
         wanted = {writer.items[c] for c in row.item_codes}
         added, removed = wanted - holding, holding - wanted
         values = {
-            "display_name": row.display_name if row.has_display_name else stored["display_name"],
-            "email": row.email if row.has_email else stored["email"],
+            "display_name": row.display_name if row.has_display_name else stored.display_name,
+            "email": row.email if row.has_email else stored.email,
             "cancelled_on": row.cancelled_on,
         }
-        if not added and not removed and all(values[k] == stored[k] for k in values):
+        if not added and not removed and all(values[k] == getattr(stored, k) for k in values):
             return False
+        stored = stored._asdict()  # the customer's columns, for the event (only a changed row's)
         for period_id, _, item, start, _ in periods:
             if item in removed:
                 if start >= today:
