@@ -160,7 +160,8 @@ def report(rows: int, results: dict[str, dict], argv: list[str]) -> str:
         "deterministically into a fresh migrated demo registry; the re-import changes 1% of the rows "
         "(every hundredth member gives or withdraws the phone). Regenerated whole by each run.", "",
         table(rows, results), "", *verdicts(rows, results), "",
-        "Load on the machine (other work running makes the figures lower bounds):", "", *loads(results), "",
+        "Load on the machine (the import being measured counts for 1 to 2 of it; more means other work "
+        "shared the 2 CPUs, and the figures are lower bounds):", "", *loads(results), "",
         f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",
     ]
     return "\n".join(lines) + "\n"
