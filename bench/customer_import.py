@@ -9,7 +9,10 @@ number) and imports the file again: the rows written must be exactly those chang
 checks by counting the `customer.import` audit events each run added.
 
 Targets: the first import at least 20,000 rows/s on SQLite, the re-import writing only the
-changed rows, peak RSS under 300 MB. It prints a Markdown table for bench/RESULTS.md.
+changed rows, peak RSS under 300 MB. It prints a Markdown report and writes it to
+bench/RESULTS-import.md (or --output): the table, the targets, the command, the commit, and the
+machine's load average before and after each backend, since other work on the machine slows
+the imports and a reader must know whether it ran.
 """
 
 import argparse
@@ -21,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,6 +36,7 @@ from registry.db import Database
 from registry.demo import seed_demo
 
 HEADER = "externalRef,registeredOn,cancelledOn,items,displayName,email"
+RESULTS = Path(__file__).with_name("RESULTS-import.md")
 SCRATCH = "bench_import"
 TARGET_ROWS_PER_S = 20_000
 TARGET_RSS_MB = 300
@@ -118,11 +122,49 @@ def measure(url: str, folder: Path, rows: int) -> dict:
     first_file, second_file = folder / "members.csv", folder / "members-changed.csv"
     write_file(first_file, rows, today)
     expected = write_file(second_file, rows, today, change_every=100)
+    load_before = os.getloadavg()
     first = run_import(url, first_file)
     events = asyncio.run(count_events(url))
     second = run_import(url, second_file)
     written = asyncio.run(count_events(url)) - events
-    return {"first": first, "first_events": events, "second": second, "written": written, "expected": expected}
+    return {"first": first, "first_events": events, "second": second, "written": written, "expected": expected,
+            "load": (load_before, os.getloadavg())}
+
+
+def loads(results: dict[str, dict]) -> list[str]:
+    """The load averages (1, 5, 15 minutes) before the first import and after the re-import:
+    above about 1 on 2 CPUs, other work shared the machine and the figures are lower bounds."""
+    show = lambda load: " / ".join(f"{x:.2f}" for x in load)  # noqa: E731
+    return [f"- {name}: load average before {show(r['load'][0])}, after {show(r['load'][1])}"
+            for name, r in results.items()]
+
+
+def commit() -> str:
+    try:
+        found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                               cwd=Path(__file__).parent, check=True)
+        return found.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def report(rows: int, results: dict[str, dict], argv: list[str]) -> str:
+    """bench/RESULTS-import.md: how the figures were made, the table, the targets, the load."""
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Customer import (issue 14)", "",
+        f"Made by `python -m bench.customer_import {' '.join(argv)}` on {made}, commit {commit()}"
+        f"{' (scratch database `' + SCRATCH + '`, dropped afterwards)' if 'PostgreSQL' in results else ''}. "
+        "Each import is `pi-gateway customers import FILE` in a child process: wall clock including "
+        "interpreter start, peak RSS from wait4. The file holds fictional members generated "
+        "deterministically into a fresh migrated demo registry; the re-import changes 1% of the rows "
+        "(every hundredth member gives or withdraws the phone). Regenerated whole by each run.", "",
+        table(rows, results), "", *verdicts(rows, results), "",
+        "Load on the machine (the import being measured counts for 1 to 2 of it; more means other work "
+        "shared the 2 CPUs, and the figures are lower bounds):", "", *loads(results), "",
+        f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def table(rows: int, results: dict[str, dict]) -> str:
@@ -163,7 +205,9 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server URL (postgresql+asyncpg://...); "
                         f"a scratch database {SCRATCH!r} is created there and dropped afterwards")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"where the report goes [{RESULTS.name}]")
     args = parser.parse_args()
+    argv = [sa.make_url(a).render_as_string(hide_password=True) if a == args.postgres else a for a in sys.argv[1:]]
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-import-") as work:
         folder = Path(work)
@@ -178,11 +222,10 @@ def main() -> None:
                 results["PostgreSQL"] = measure(scratch, folder, args.rows)
             finally:
                 asyncio.run(admin(args.postgres, f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-    print(table(args.rows, results))
-    print()
-    print("\n".join(verdicts(args.rows, results)))
-    print()
-    print(f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
+    text = report(args.rows, results, argv)
+    print(text)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"written to {args.output}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,11 @@ What a row does, in valid time (DESIGN.md "Time"):
 A column absent from the header (a key absent from a JSON line or a mutation row) leaves the
 registry's value alone; present but empty clears it.
 
-All or nothing by default: a first streaming pass checks every row's shape, a second applies
-the rows in one transaction, chunk by chunk, and finds the rows that contradict the registry.
+All or nothing by default: a first streaming pass checks every row's shape against the
+business's item codes, holding no lock (other writers go on), and a second applies the rows
+checked in one writer's transaction, chunk by chunk, and finds the rows that contradict the
+registry; item codes changed in between refuse the import (VERSION_CONFLICT), as its rows were
+checked against the old ones.
 Any bad row and nothing is written, unless `skip_bad`, which writes the good rows; either way
 every bad row is reported by its line (the physical line of the file where the record starts,
 the header being line 1; for the mutation, its 1-based index). Messages name the field, never
@@ -39,24 +42,28 @@ a personal value. Each created or changed customer gets a `customer.import` audi
 version bump, the import one `customer.import_summary` event with counts only, and the
 registry version rises once per import that changed anything (the writer session's commit).
 
-Memory stays bounded whatever the file's size: the file is streamed twice and never held,
-lines and records are capped at 64 KB, and the duplicate check keeps one 64-bit hash per
+Memory stays bounded whatever the file's size: the file is streamed once and never held, the
+rows checked wait for the second pass in an unnamed temporary file (`_Spool`), lines and
+records are capped at 64 KB, and the duplicate check keeps one 64-bit hash per
 `externalRef` (two distinct references sharing a hash, about one chance in 10^7 for a million,
 would show as a duplicate and refuse the file: a false refusal, never a wrong write).
 """
 
 import csv
 import json
+import marshal
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -81,16 +88,22 @@ OPTIONAL = ("displayName", "email")
 MAX_LINE = 64 * 1024  # bytes of one physical line, and characters of one CSV record
 MAX_SHOWN_BAD = 1000  # bad rows reported one by one; the rest are counted
 MAX_MUTATION_ROWS = 1000
-CHUNK = 5000  # rows looked up and written together
+CHUNK = 10_000  # rows looked up and written together
+MAX_KNOWN = 10_000  # a business's customers whose references an import reads at its start
+SPOOL_IN_MEMORY = 4 * 1024 * 1024  # bytes of checked rows kept in memory before they go to a file
 LIMITS = {"externalRef": 100, "displayName": 200, "email": 320}
 ACTION = "customer.import"
 SUMMARY_ACTION = "customer.import_summary"
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_KEYS = frozenset(REQUIRED + OPTIONAL)
+MAX_REMEMBERED = 4096  # distinct `items` and date texts whose checking is remembered
+MAX_REMEMBERED_TEXT = 256
 _CUSTOMER = Customer.__table__
 _PERIOD = CustomerDataItem.__table__
 # the customer's columns as `audit.snapshot` lists them, so import events read like the others
 _COLUMNS = [c.key for c in _CUSTOMER.columns]
+_NEW_DOCUMENT = [*_COLUMNS, "data_item_codes"]  # a new customer's `customer.import` event
 
 Progress = Callable[[str, int, int | None], None]  # (stage, rows done, rows in all or None)
 
@@ -113,10 +126,10 @@ class BadRow:
     message: str
 
 
-@dataclass(frozen=True)
-class CustomerRow:
+class CustomerRow(NamedTuple):
     """One checked row. `display_name`/`email` are None when given empty; `has_*` is False
-    when the column or key is absent, which leaves the registry's value alone."""
+    when the column or key is absent, which leaves the registry's value alone. A plain tuple,
+    as a million of them are made and spooled (`_Spool`)."""
 
     line: int
     external_ref: str
@@ -326,12 +339,16 @@ def read_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, Raw]]:
 
 class _Checker:
     """Checks rows one by one against the business's item codes and today, and remembers the
-    references seen (as hashes) to refuse a second row of the same customer."""
+    references seen (as hashes) to refuse a second row of the same customer. The answers for
+    an `items` text and a date text are remembered (a few hundred distinct ones make up a
+    member file), up to MAX_REMEMBERED of each and only for short texts, so memory stays bounded."""
 
     def __init__(self, item_codes: Iterable[str], today: date):
         self.codes = frozenset(item_codes)
         self.today = today
         self.seen: set[int] = set()
+        self.days: dict[str, date] = {}
+        self.item_lists: dict[str, tuple[str, ...]] = {}
 
     def check(self, line: int, raw: Raw) -> CustomerRow | BadRow:
         if isinstance(raw, BadRow):
@@ -347,14 +364,14 @@ class _Checker:
         return row
 
     def _row(self, line: int, raw: dict[str, Any]) -> CustomerRow:
-        unknown = sorted(k for k in raw if k not in REQUIRED + OPTIONAL)
-        if unknown:
+        if not raw.keys() <= _KEYS:
+            unknown = sorted(k for k in raw if k not in _KEYS)
             raise _Bad(None, f"unknown key {str(unknown[0])[:40]!r}")
         ref = _text(raw.get("externalRef"), "externalRef", required=True)
-        registered = _day(raw.get("registeredOn"), "registeredOn", required=True)
+        registered = self._day(raw.get("registeredOn"), "registeredOn", required=True)
         if registered > self.today:
             raise _Bad("registeredOn", f"registeredOn {registered} lies in the future")
-        cancelled = _day(raw.get("cancelledOn"), "cancelledOn")
+        cancelled = self._day(raw.get("cancelledOn"), "cancelledOn")
         if cancelled is not None and cancelled < registered:
             raise _Bad("cancelledOn", f"cancelledOn {cancelled} lies before registeredOn {registered}")
         codes = self._items(raw.get("items"))
@@ -364,17 +381,34 @@ class _Checker:
         return CustomerRow(line, ref, registered, cancelled, codes, _text(raw.get("displayName"), "displayName"),
                            email, "displayName" in raw, "email" in raw)
 
+    def _day(self, value: Any, name: str, *, required: bool = False) -> date | None:
+        if type(value) is str and len(value) == 10:
+            known = self.days.get(value)
+            if known is not None:
+                return known
+        day = _day(value, name, required=required)
+        if day is not None and len(value) == 10 and len(self.days) < MAX_REMEMBERED:
+            self.days[value] = day
+        return day
+
     def _items(self, value: Any) -> tuple[str, ...]:
+        remember = type(value) is str and len(value) <= MAX_REMEMBERED_TEXT
+        if remember and (known := self.item_lists.get(value)) is not None:
+            return known
         if isinstance(value, str):
-            value = value.split(";")
-        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+            codes = value.split(";")
+        elif isinstance(value, list) and all(isinstance(code, str) for code in value):
+            codes = value
+        else:
             raise _Bad("items", "items must be data-item codes (a list, or separated by ';')")
-        codes = tuple(dict.fromkeys(c.strip() for c in value if c.strip()))
+        codes = tuple(dict.fromkeys(c.strip() for c in codes if c.strip()))
         if len(codes) > MAX_CODES:
             raise _Bad("items", f"items names {len(codes):,} codes; at most {MAX_CODES} are allowed")
         unknown = [c for c in codes if c not in self.codes]
         if unknown:
             raise _Bad("items", f"unknown data item code {unknown[0][:64]!r}", ErrorCode.NOT_FOUND)
+        if remember and len(self.item_lists) < MAX_REMEMBERED:
+            self.item_lists[value] = codes
         return codes
 
 
@@ -441,46 +475,114 @@ async def import_customers(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Upsert the customers `source` reads into the business (see the module docstring for
-    what each row does). All or nothing unless `skip_bad`; the session's transaction is
-    committed only when something changed, and rolled back otherwise."""
+    what each row does). All or nothing unless `skip_bad`. The import ends the session's
+    transactions itself: a short one reads the business's item codes, the checking pass holds
+    no lock (other writers go on meanwhile), and one writer's transaction applies the rows,
+    committed only when something changed and rolled back otherwise."""
     report = progress or (lambda stage, done, total: None)
-    business = await resolve_business(session, business_code)
-    items = dict((await session.exec(select(DataItem.code, DataItem.id).where(
-        DataItem.business_id == business.id))).all())
+    business_id = (await resolve_business(session, business_code)).id
+    items = await _item_ids(session, business_id)
+    await session.rollback()  # on SQLite the writer's BEGIN IMMEDIATE: not held while the file is checked
     result = ImportResult()
-    checker = _Checker(items, today)
-    for line, raw in source():  # pass 1: the file's own shape, nothing read from the registry
-        result.rows += 1
-        checked = checker.check(line, raw)
-        if isinstance(checked, BadRow):
-            result.refuse(checked)
-        if result.rows % CHUNK == 0:
-            report("checked", result.rows, None)
-    report("checked", result.rows, result.rows)
-    del checker  # its hashes; pass 2 builds its own
-    shape_bad = result.bad
-    apply = skip_bad or not shape_bad
-    writer = _Writer(await session.connection(), business.id, items, today=today, actor=actor, apply=apply)
-    await writer.start()
-    checker, chunk, done = _Checker(items, today), [], 0
-    for line, raw in source():  # pass 2: against the registry, in one transaction
-        checked = checker.check(line, raw)
-        if isinstance(checked, CustomerRow):
-            chunk.append(checked)
-        done += 1
-        if len(chunk) >= CHUNK:
-            await writer.chunk(chunk, result)
-            chunk = []
-            report("imported", done, result.rows)
-    await writer.chunk(chunk, result)
+    with _Spool() as spool:
+        checker = _Checker(items, today)
+        for line, raw in source():  # pass 1: the file's own shape, nothing read from the registry
+            result.rows += 1
+            checked = checker.check(line, raw)
+            if isinstance(checked, BadRow):
+                result.refuse(checked)
+            else:
+                spool.add(checked)
+            if result.rows % CHUNK == 0:
+                report("checked", result.rows, None)
+        report("checked", result.rows, result.rows)
+        del checker  # its hashes
+        apply = skip_bad or not result.bad
+        if await _item_ids(session, business_id) != items:  # the first statement of the writer's transaction
+            await session.rollback()
+            raise VersionConflict("the business's data items changed while the file was checked: "
+                                  "run the import again", field="items")
+        writer = _Writer(await session.connection(), business_id, items, today=today, actor=actor, apply=apply)
+        await writer.start()
+        done = 0
+        try:
+            for chunk in spool.chunks():  # pass 2: the checked rows against the registry, in one transaction
+                await writer.chunk(chunk, result)
+                done += len(chunk)
+                report("imported", done, result.rows)
+        finally:
+            await writer.settle()
     report("imported", result.rows, result.rows)
     if not apply or (result.bad and not skip_bad) or not (result.created or result.changed):
         await session.rollback()
         return result
-    await writer.summary(business, result, skip_bad)
+    await writer.summary(result, skip_bad)
     await session.commit()
     result.written = True
+    if not writer.sqlite and result.created >= MAX_KNOWN:
+        await _analyze(session)
     return result
+
+
+async def _analyze(session: AsyncSession) -> None:
+    """PostgreSQL: fresh statistics for the tables a large import grew, in a transaction of
+    its own. Autovacuum comes to them only later, and until then the planner, counting on the
+    business's few customers, may scan all of them for each chunk of the next import."""
+    async with session.bind.connect() as conn:
+        await conn.execute(sa.text("ANALYZE customer, customer_data_item"))
+        await conn.commit()
+
+
+async def _item_ids(session: AsyncSession, business_id: int) -> dict[str, int]:
+    """The business's data items: id by code."""
+    return dict((await session.exec(select(DataItem.code, DataItem.id).where(
+        DataItem.business_id == business_id))).all())
+
+
+class _Spool:
+    """The rows the checking pass found good, kept for the applying pass so the file is read
+    and checked once: chunks of plain tuples (dates as ordinals) in a temporary file, in memory
+    while small (a mutation's rows). The file has no name (it is unlinked at once) and goes
+    with the process, so the names and emails it holds are never left on disk."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        self.pending: list[tuple] = []
+
+    def __enter__(self) -> "_Spool":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.file.close()
+
+    def add(self, row: CustomerRow) -> None:
+        cancelled = row.cancelled_on
+        self.pending.append((*row[:2], row.registered_on.toordinal(), cancelled and cancelled.toordinal(), *row[4:]))
+        if len(self.pending) >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            blob = marshal.dumps(self.pending)
+            self.file.write(len(blob).to_bytes(8, "little") + blob)
+            self.pending = []
+
+    def chunks(self) -> Iterator[list[CustomerRow]]:
+        """The rows added, in their order, CHUNK at a time."""
+        self._flush()
+        self.file.seek(0)
+        days = _Days()
+        while size := int.from_bytes(self.file.read(8), "little"):
+            yield [CustomerRow(line, ref, days[registered], cancelled and days[cancelled], *rest)
+                   for line, ref, registered, cancelled, *rest in marshal.loads(self.file.read(size))]
+
+
+class _Days(dict):
+    """Dates by ordinal, each made once."""
+
+    def __missing__(self, ordinal: int) -> date:
+        self[ordinal] = found = date.fromordinal(ordinal)
+        return found
 
 
 async def import_rows(
@@ -514,18 +616,34 @@ class _Writer:
         self.actor, self.apply = actor, apply
         self.now = utcnow()
         self.sqlite = conn.dialect.name == "sqlite"
-        self.bulk = Bulk(conn, {})
+        self.bulk = Bulk(conn, {}, background=True)  # SQLite writes a chunk while the next is planned
         self.next_id = 0
+        self.known: set[str] | None = None
 
     async def start(self) -> None:
-        if self.sqlite:  # BEGIN IMMEDIATE (registry/db.py): no other writer until the commit
+        """Note where ids continue (SQLite) and, when the business has at most MAX_KNOWN
+        customers (a first sync), their references: a chunk then looks up only the rows naming
+        one of them, usually none. Another writer cannot add a customer meanwhile on SQLite
+        (BEGIN IMMEDIATE, registry/db.py); on PostgreSQL one it adds makes the insert fail on
+        the unique reference, a Duplicate, as when every row was looked up."""
+        if self.sqlite:
             self.next_id = (await self.conn.scalar(sa.select(sa.func.max(_CUSTOMER.c.id)))) or 0
+        refs = (await self.conn.scalars(sa.select(_CUSTOMER.c.external_ref).where(
+            _CUSTOMER.c.business_id == self.business_id).limit(MAX_KNOWN + 1))).all()
+        if len(refs) <= MAX_KNOWN:
+            self.known = set(refs)
 
     async def chunk(self, rows: list[CustomerRow], result: ImportResult) -> None:
         if not rows:
             return
-        existing = await self._existing([r.external_ref for r in rows])
-        ids = [c["id"] for c in existing.values()]
+        refs = [r.external_ref for r in rows]
+        if self.known is not None:
+            refs = [ref for ref in refs if ref in self.known]
+        existing = {}
+        if refs:
+            await self.settle()  # on SQLite the previous chunk's rows are read only once written
+            existing = await self._existing(refs)
+        ids = [c.id for c in existing.values()]
         periods, erased = await self._periods(ids), await self._erased(ids)
         plan = _Plan()
         for row in rows:
@@ -533,25 +651,37 @@ class _Writer:
             if stored is None:
                 plan.create(row)
                 result.created += 1
-            elif stored["id"] in erased:
+            elif stored.id in erased:
                 result.erased += 1
             elif (bad := self._contradiction(row, stored)) is not None:
                 result.refuse(bad)
-            elif plan.change(row, stored, periods.get(stored["id"], []), self):
+            elif plan.change(row, stored, periods.get(stored.id, []), self):
                 result.changed += 1
             else:
                 result.unchanged += 1
         if self.apply:
+            await self.settle()  # one chunk written at a time: memory holds two at most
             await self._write(plan)
 
-    def _contradiction(self, row: CustomerRow, stored: dict[str, Any]) -> BadRow | None:
+    async def settle(self) -> None:
+        """Wait for the chunk being written; a customer registered by another writer meanwhile
+        (on PostgreSQL, whose COPY is not run in the background, raised at once) is a Duplicate."""
+        try:
+            await self.bulk.settle()
+        except Exception as error:
+            if not _unique_violation(error):
+                raise
+            raise Duplicate("a customer of the file was registered meanwhile: run the import again",
+                            field="externalRef") from None
+
+    def _contradiction(self, row: CustomerRow, stored: sa.Row) -> BadRow | None:
         """Why the row would rewrite the registry's past, or contradict a rule of
         `cancel_customer`; None when it does neither."""
-        if row.registered_on != stored["registered_on"]:
+        if row.registered_on != stored.registered_on:
             return BadRow(row.line, "registeredOn", ErrorCode.INVALID_INPUT,
-                          f"registeredOn differs from the registry's {stored['registered_on']}: "
+                          f"registeredOn differs from the registry's {stored.registered_on}: "
                           "a sync does not rewrite the past")
-        recorded = stored["cancelled_on"]
+        recorded = stored.cancelled_on
         if recorded is not None and row.cancelled_on is not None and row.cancelled_on != recorded:
             return BadRow(row.line, "cancelledOn", ErrorCode.INVALID_TRANSITION,
                           f"the customer cancels on {recorded} already")
@@ -561,10 +691,19 @@ class _Writer:
                           "a sync does not rewrite the past")
         return None
 
-    async def _existing(self, refs: list[str]) -> dict[str, dict[str, Any]]:
+    def _among(self, column: sa.Column, values: list) -> sa.ColumnElement[bool]:
+        """`column IN values` with one parameter, as thousands of parameters, one a value, are
+        slow to render (and on PostgreSQL to prepare and plan): `= ANY` of an array on
+        PostgreSQL, the values of a JSON array (`json_each`) on SQLite."""
+        if self.sqlite:
+            return column.in_(sa.select(sa.column("value")).select_from(
+                sa.func.json_each(sa.bindparam(None, orjson.dumps(values).decode(), type_=sa.String))))
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+
+    async def _existing(self, refs: list[str]) -> dict[str, sa.Row]:
         stmt = sa.select(*_CUSTOMER.columns).where(
-            _CUSTOMER.c.business_id == self.business_id, _CUSTOMER.c.external_ref.in_(refs))
-        return {row.external_ref: row._asdict() for row in await self.conn.execute(stmt)}
+            _CUSTOMER.c.business_id == self.business_id, self._among(_CUSTOMER.c.external_ref, refs))
+        return {row.external_ref: row for row in await self.conn.execute(stmt)}
 
     async def _periods(self, ids: list[int]) -> dict[int, list[tuple]]:
         """The item periods of each customer that hold today or begin later."""
@@ -572,7 +711,7 @@ class _Writer:
             return {}
         stmt = sa.select(_PERIOD.c.id, _PERIOD.c.customer_id, _PERIOD.c.data_item_id, _PERIOD.c.effective_from,
                          _PERIOD.c.effective_until).where(
-            _PERIOD.c.customer_id.in_(ids),
+            self._among(_PERIOD.c.customer_id, ids),
             sa.or_(_PERIOD.c.effective_until.is_(None), _PERIOD.c.effective_until >= self.today),
         ).order_by(_PERIOD.c.effective_from, _PERIOD.c.id)
         found: dict[int, list[tuple]] = {}
@@ -589,7 +728,7 @@ class _Writer:
         scoped = sa.select(target.c.request_id).where(target.c.request_id == request.c.id,
                                                       target.c.scope == RequestScope.DATA_ITEM.value)
         stmt = sa.select(request.c.customer_id).where(
-            request.c.customer_id.in_(ids), request.c.kind == RequestKind.DELETION.value,
+            self._among(request.c.customer_id, ids), request.c.kind == RequestKind.DELETION.value,
             request.c.status == RequestStatus.COMPLETED.value, ~sa.exists(scoped))
         return set((await self.conn.execute(stmt)).scalars())
 
@@ -597,15 +736,16 @@ class _Writer:
         if plan.new:
             ids = await self._new_ids(len(plan.new))
             now = self.now.isoformat()  # the event's document, in plain JSON types (a million of them)
+            event = (self.now, self.actor, ACTION, Customer.__name__)
+            items, business_id = self.items, self.business_id
             for customer_id, (row, codes) in zip(ids, plan.new):
-                values = (customer_id, self.business_id, row.external_ref, row.display_name, row.email,
-                          row.registered_on, row.cancelled_on, 1, self.now, self.now)
-                plan.customers.append(values)
-                plan.opened += [(customer_id, self.items[c], row.registered_on, None) for c in codes]
-                cancelled = row.cancelled_on.isoformat() if row.cancelled_on else None
-                document = (customer_id, self.business_id, row.external_ref, row.display_name, row.email,
-                            row.registered_on.isoformat(), cancelled, 1, now, now)
-                plan.event(self, customer_id, None, dict(zip(_COLUMNS, document)) | {"data_item_codes": list(codes)})
+                registered, cancelled = row.registered_on, row.cancelled_on
+                plan.customers.append((customer_id, business_id, row.external_ref, row.display_name, row.email,
+                                       registered, cancelled, 1, self.now, self.now))
+                plan.opened += [(customer_id, items[c], registered, None) for c in codes]
+                document = (customer_id, business_id, row.external_ref, row.display_name, row.email,
+                            registered.isoformat(), cancelled and cancelled.isoformat(), 1, now, now, list(codes))
+                plan.events.append((*event, customer_id, None, _json(dict(zip(_NEW_DOCUMENT, document)))))
             try:
                 await self.bulk.insert(Customer, _COLUMNS, plan.customers)
             except Exception as error:  # a customer of the chunk registered by another writer meanwhile
@@ -621,7 +761,7 @@ class _Writer:
         if plan.moved:
             await self.conn.execute(_MOVE, [{"p_id": id, "p_day": day} for id, day in plan.moved])
         if plan.dropped:
-            await self.conn.execute(_PERIOD.delete().where(_PERIOD.c.id.in_(plan.dropped)))
+            await self.conn.execute(_PERIOD.delete().where(self._among(_PERIOD.c.id, plan.dropped)))
         await self.bulk.insert(CustomerDataItem, ["customer_id", "data_item_id", "effective_from", "effective_until"],
                                plan.opened)
         await self.bulk.insert(AuditEvent, _EVENT_COLUMNS, plan.events)
@@ -639,19 +779,19 @@ class _Writer:
         if self.sqlite:
             return
         read = {u["p_id"]: u["p_version"] for u in updates}
-        stmt = sa.select(_CUSTOMER.c.id, _CUSTOMER.c.version).where(_CUSTOMER.c.id.in_(read)).with_for_update(
-            key_share=True)
+        stmt = sa.select(_CUSTOMER.c.id, _CUSTOMER.c.version).where(
+            self._among(_CUSTOMER.c.id, list(read))).with_for_update(key_share=True)
         if any(read[id] != version for id, version in await self.conn.execute(stmt)):
             raise VersionConflict("a customer of the file was changed meanwhile: run the import again",
                                   field="externalRef")
 
-    async def summary(self, business: Business, result: ImportResult, skip_bad: bool) -> None:
+    async def summary(self, result: ImportResult, skip_bad: bool) -> None:
         """The one event of the whole import: counts only, no personal data."""
         after = {"rows": result.rows, "created": result.created, "changed": result.changed,
                  "unchanged": result.unchanged, "erased_skipped": result.erased, "bad": result.bad,
                  "skip_bad": skip_bad}
         await self.bulk.insert(AuditEvent, _EVENT_COLUMNS, [
-            (self.now, self.actor, SUMMARY_ACTION, Business.__name__, business.id, None, _json(after))])
+            (self.now, self.actor, SUMMARY_ACTION, Business.__name__, self.business_id, None, _json(after))])
 
 
 def _unique_violation(error: Exception) -> bool:
@@ -710,7 +850,7 @@ class _Plan:
     def create(self, row: CustomerRow) -> None:
         self.new.append((row, row.item_codes))
 
-    def change(self, row: CustomerRow, stored: dict[str, Any], periods: list[tuple], writer: _Writer) -> bool:
+    def change(self, row: CustomerRow, stored: sa.Row, periods: list[tuple], writer: _Writer) -> bool:
         """Plan the row's changes to a known customer; False when it changes nothing. Items
         change from today as `customers.change_items` changes them: a withdrawn item's period
         holding today closes yesterday and one beginning today or later goes; an item given
@@ -720,12 +860,13 @@ class _Plan:
         wanted = {writer.items[c] for c in row.item_codes}
         added, removed = wanted - holding, holding - wanted
         values = {
-            "display_name": row.display_name if row.has_display_name else stored["display_name"],
-            "email": row.email if row.has_email else stored["email"],
+            "display_name": row.display_name if row.has_display_name else stored.display_name,
+            "email": row.email if row.has_email else stored.email,
             "cancelled_on": row.cancelled_on,
         }
-        if not added and not removed and all(values[k] == stored[k] for k in values):
+        if not added and not removed and all(values[k] == getattr(stored, k) for k in values):
             return False
+        stored = stored._asdict()  # the customer's columns, for the event (only a changed row's)
         for period_id, _, item, start, _ in periods:
             if item in removed:
                 if start >= today:

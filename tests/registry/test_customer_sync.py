@@ -3,17 +3,20 @@ the demo registry: its customers LIJ-0001..0008 were registered on REGISTERED, L
 cancelled 60 days ago and LIJ-0006 was erased by a completed DELETION."""
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import func, select
 
 from registry import customer_sync, customers, version
 from registry.customer_sync import BadRow, file_source, list_source
 from registry.db import Database
 from registry.enums import CustomerStatus, ErrorCode
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, VersionConflict
 from registry.handling import party_key, resolve_handlings
 from registry.models import AuditEvent, Customer
 from tests.conftest import BACKENDS, POSTGRES_URL, demo_registry
@@ -283,3 +286,50 @@ async def test_a_format_is_needed_when_the_extension_does_not_say(tmp_path):
     with pytest.raises(InvalidInput):
         file_source(tmp_path / "members.txt")
     assert customer_sync.format_of(tmp_path / "members.txt", "jsonl") is customer_sync.Format.jsonl
+
+
+async def test_an_import_in_many_chunks_looking_up_every_row_does_what_one_chunk_does(demo, tmp_path, monkeypatch):
+    """As in a business of many customers (every row looked up, not only the references read
+    at the start) with the checked rows spooled to a file and applied a few at a time."""
+    monkeypatch.setattr(customer_sync, "CHUNK", 4)
+    monkeypatch.setattr(customer_sync, "MAX_KNOWN", 0)
+    monkeypatch.setattr(customer_sync, "SPOOL_IN_MEMORY", 64)
+    rows = demo_rows()
+    rows[0] = f"LIJ-0001,{REGISTERED},,name;email;amount;credit_card_number;bank_account"  # phone out, bank in
+    new = [f"NEW-{n:04d},2026-01-{n:02d},,name;email" for n in range(1, 11)]
+    erased = f"LIJ-0006,{REGISTERED},,name;email"
+    lines = ["externalRef,registeredOn,cancelledOn,items"] + new[:5] + rows + [erased] + new[5:] + [new[2]]
+    result = await run(demo, file_source(write(tmp_path, lines)), skip_bad=True)
+    assert (result.created, result.changed, result.unchanged, result.erased, result.written) == (10, 1, 6, 1, True)
+    assert [(b.line, b.field, b.code) for b in result.bad_rows] == [(len(lines), "externalRef", ErrorCode.DUPLICATE)]
+    assert await held(demo, "LIJ-0001", TODAY) == ["name", "email", "amount", "credit_card_number", "bank_account"]
+    assert [(await customer(demo, f"NEW-{n:04d}")).registered_on for n in (1, 10)] == [date(2026, 1, 1),
+                                                                                    date(2026, 1, 10)]
+    assert await held(demo, "NEW-0010", TODAY) == ["name", "email"]
+    assert len(await events(demo, "customer.import")) == 11
+    again = await run(demo, file_source(write(tmp_path, lines[:-1], "again.csv")))
+    assert (again.created, again.changed, again.unchanged, again.erased, again.written) == (0, 0, 17, 1, False)
+
+
+async def test_the_file_is_checked_without_the_write_lock_and_items_changed_meanwhile_refuse_it(demo, tmp_path):
+    """SQLite: another writer takes the write lock while the file is checked (within 0.2 s, where
+    it would wait for the whole check if the import held it); it renames a data item the file
+    names, and the import, which would apply rows checked against the old codes, writes nothing."""
+    if not demo.url.startswith("sqlite"):
+        pytest.skip("the write lock is SQLite's")
+    source, before = file_source(write(tmp_path, [HEADER] + [member(n) for n in range(1, 4)])), await state(demo)
+    reads = []
+
+    def rows_read_while_another_writes():
+        reads.append(len(reads) + 1)
+        with closing(sqlite3.connect(sa.make_url(demo.url).database, timeout=0.2, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE data_item SET code = 'amount_jpy' WHERE code = 'amount'")
+            other.execute("COMMIT")
+        yield from source()
+
+    with pytest.raises(VersionConflict) as refused:
+        await run(demo, rows_read_while_another_writes)
+    assert refused.value.field == "items"
+    assert await state(demo) == before
+    assert reads == [1]  # the file is read once: the rows applied are the rows checked
