@@ -147,6 +147,10 @@ async def seed_scale(
     if not is_sqlite(database.url):
         async with database.writer.connect() as conn:  # fresh statistics for the planner
             await conn.execute(sa.text("ANALYZE"))
+            # ANALYZE's statistics are transactional: a connection left without a commit rolls
+            # them back (while pg_stat_user_tables still shows the analyse), and the planner then
+            # scanned all 4 million item periods for 100 customers' held items (156 ms, 3 ms so)
+            await conn.commit()
     return summary
 
 
