@@ -5,7 +5,7 @@ server named by PI_GATEWAY_TEST_POSTGRES_URL when that is set (tests then run on
 backend). Building a registry is slow and copying one is quick, so a test using a fixture
 named in TEMPLATE_OF starts on a copy of that fixture's template, built once per session and
 backend: the models' tables for `db`, the migrated demo registry for `api`
-(tests/gateway/conftest.py), a migrated empty registry for `migrated`. Any other test starts
+(tests/gateway/conftest.py) and `demo`, a migrated empty registry for `migrated`. Any other test starts
 on an empty database. The migrations have their own test proving they build the same schema
 as the models."""
 
@@ -75,7 +75,7 @@ async def migrated_registry(url: str) -> None:
 
 Build = Callable[[str], Awaitable]
 # a test using one of these fixtures starts on a copy of its template (the first one listed)
-TEMPLATE_OF = {"api": demo_registry, "migrated": migrated_registry, "db": create_tables}
+TEMPLATE_OF = {"api": demo_registry, "migrated": migrated_registry, "db": create_tables, "demo": demo_registry}
 COPIES_AHEAD = 2  # PostgreSQL copies of each template being made while earlier tests run
 
 
@@ -187,6 +187,14 @@ async def postgres_database(server_url: str, *, template: str | None = None):
         yield url
     finally:
         await drop_postgres_databases(server_url, [url])
+
+
+@pytest.fixture
+async def demo(database_url):
+    """A Database on a copy of the demo registry (the `api` fixture's template), per backend."""
+    database = Database.connect(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -19,23 +19,11 @@ from registry.enums import CustomerStatus, ErrorCode
 from registry.errors import InvalidInput, VersionConflict
 from registry.handling import party_key, resolve_handlings
 from registry.models import AuditEvent, Customer
-from tests.conftest import BACKENDS, POSTGRES_URL, demo_registry
 
 ACTOR = "member-system-sync"
 TODAY = date(2026, 11, 25)  # TEST_CLOCK's
 REGISTERED = TODAY - timedelta(days=400)  # the demo customers'
 HEADER = "externalRef,registeredOn,cancelledOn,items,displayName,email"
-
-
-@pytest.fixture(params=BACKENDS)
-async def demo(request, tmp_path, templates):
-    """A Database on a copy of the demo registry, per backend."""
-    if request.param == "postgresql" and not POSTGRES_URL:
-        pytest.skip("PostgreSQL: set PI_GATEWAY_TEST_POSTGRES_URL to run this test on PostgreSQL")
-    async with templates.copy(request.param, demo_registry, tmp_path / "registry.db") as url:
-        database = Database.connect(url)
-        yield database
-        await database.dispose()
 
 
 async def run(database: Database, source, *, skip_bad: bool = False, today: date = TODAY):

@@ -7,7 +7,6 @@ import io
 from datetime import date, datetime, timedelta
 
 import openpyxl
-import pytest
 
 from registry.customers import register_customer
 from registry.db import Database
@@ -19,22 +18,11 @@ from registry.joint_uses import create_joint_use
 from registry.provisions import create_provision, create_recipient
 from registry.ropa import HEADERS, JOINT_USER, records_of_processing
 from registry.ropa_export import FOREIGN_SHEET, XlsxWriter, csv_header, csv_rows, sheet_title
-from tests.conftest import BACKENDS, POSTGRES_URL, TEST_CLOCK, demo_registry
+from tests.conftest import TEST_CLOCK
 
 TODAY = TEST_CLOCK.today()
 PAST = TODAY - timedelta(days=100)  # the mailing contract was ACTIVE, billing inquiries still entrusted
 ACTOR = "test"
-
-
-@pytest.fixture(params=BACKENDS)
-async def demo(request, tmp_path, templates):
-    """A Database on a copy of the demo registry's template (the `api` fixture's)."""
-    if request.param == "postgresql" and not POSTGRES_URL:
-        pytest.skip("PostgreSQL: set PI_GATEWAY_TEST_POSTGRES_URL to run this test on PostgreSQL")
-    async with templates.copy(request.param, demo_registry, tmp_path / "registry.db") as url:
-        database = Database.connect(url)
-        yield database
-        await database.dispose()
 
 
 async def records(database: Database, as_of: date = TODAY):
