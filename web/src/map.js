@@ -8,7 +8,7 @@
 import "./map.css";
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
-import { ApiError, forgetToken, gql, saveToken, savedToken } from "./session.js";
+import { ApiError, bindTokenForm, gql, savedToken } from "./session.js";
 import { BUSINESS_QUERY, BUSINESSES_QUERY, CUSTOMER_QUERY } from "./queries.js";
 import { businessGraph, customerGraph } from "./model.js";
 import { GRAPH_STYLE, LEGEND, humanize } from "./style.js";
@@ -30,24 +30,7 @@ function setStatus(text, kind = "info") {
 
 // --- token ---------------------------------------------------------------------------
 
-$("#token-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const token = saveToken($("#token").value);
-  $("#token").value = "";
-  if (token) await start();
-  else setStatus("Enter a token to begin.");
-});
-
-$("#forget-token").addEventListener("click", () => {
-  forgetToken();
-  clearGraph();
-  setStatus("Token forgotten. Enter a token to begin.");
-  showTokenState();
-});
-
-function showTokenState() {
-  $("#token").placeholder = savedToken() ? "token set for this session ✓" : "paste a bearer token";
-}
+const showTokenState = bindTokenForm({ start, forgotten: clearGraph, setStatus });
 
 // --- queries ---------------------------------------------------------------------------
 

@@ -17,6 +17,30 @@ export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+// The header's token form (#token-form, #token, #forget-token), the same on every page: a
+// saved token runs `start`; forgetting it runs `forgotten`, then says how to begin again.
+// Returns the function that shows in the field whether a token is set.
+export function bindTokenForm({ start, forgotten, setStatus }) {
+  const field = document.querySelector("#token");
+  const showTokenState = () => {
+    field.placeholder = savedToken() ? "token set for this session ✓" : "paste a bearer token";
+  };
+  document.querySelector("#token-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = saveToken(field.value);
+    field.value = "";
+    if (token) await start();
+    else setStatus("Enter a token to begin.");
+  });
+  document.querySelector("#forget-token").addEventListener("click", () => {
+    forgetToken();
+    forgotten();
+    showTokenState();
+    setStatus("Token forgotten. Enter a token to begin.");
+  });
+  return showTokenState;
+}
+
 export class ApiError extends Error {}
 
 // POST one operation to the gateway's own /graphql; the data, or an ApiError with the

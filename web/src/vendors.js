@@ -6,7 +6,7 @@
 // a VERSION_CONFLICT says what changed and offers a reload; nothing is retried or overwritten.
 // #view carries data-view and data-state (loading, ready, error) for tests and scripts.
 import "./vendors.css";
-import { ApiError, forgetToken, gql, saveToken, savedToken } from "./session.js";
+import { ApiError, bindTokenForm, gql, savedToken } from "./session.js";
 import {
   BUSINESS_CHOICES_QUERY, LIST_QUERY, MUTATIONS, PAGE_SIZE, START_QUERY, subcontractorQuery,
 } from "./vendors-queries.js";
@@ -74,28 +74,17 @@ function findingBadges(findings) {
 
 // --- token and start ----------------------------------------------------------------------
 
-$("#token-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const token = saveToken($("#token").value);
-  $("#token").value = "";
-  if (token) await start();
-  else setStatus("Enter a token to begin.");
+const showTokenState = bindTokenForm({
+  start,
+  forgotten: () => {
+    session = null;
+    render();
+    view.dataset.state = "empty";
+    view.dataset.view = "none";
+    $("#who").textContent = "";
+  },
+  setStatus,
 });
-
-$("#forget-token").addEventListener("click", () => {
-  forgetToken();
-  session = null;
-  render();
-  view.dataset.state = "empty";
-  view.dataset.view = "none";
-  $("#who").textContent = "";
-  showTokenState();
-  setStatus("Token forgotten. Enter a token to begin.");
-});
-
-function showTokenState() {
-  $("#token").placeholder = savedToken() ? "token set for this session ✓" : "paste a bearer token";
-}
 
 async function start() {
   showTokenState();
