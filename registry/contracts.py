@@ -76,6 +76,13 @@ ALLOWED_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
 ADEQUATE = frozenset({AssessmentResult.ADEQUATE, AssessmentResult.CONDITIONAL})
 
 
+def next_statuses(contract: Contract) -> list[ContractStatus]:
+    """The statuses `transition_contract` may move the contract to from its stored status (the
+    last transition's), in lifecycle order; an activation still meets DESIGN.md's rules or is refused."""
+    allowed = ALLOWED_TRANSITIONS[S(contract.status)]
+    return [status for status in S if status in allowed]
+
+
 async def create_contract(
     session: AsyncSession,
     *,

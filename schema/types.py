@@ -425,6 +425,12 @@ class Contract(Node):
         changes = await info.context.loaders.status_history.load(self._row.id)
         return contract_status.status_on(self._row, changes, as_of)
 
+    @strawberry.field(description="The statuses transitionContract may move it to from its stored status (the last "
+                                  "transition's), in lifecycle order; an activation is still checked against every "
+                                  "rule when asked.")
+    def allowed_transitions(self) -> list[ContractStatus]:
+        return contracts.next_statuses(self._row)
+
     @strawberry.field(description="Every transition, oldest first.")
     async def status_history(self, info: Info) -> list[ContractStatusChange]:
         changes = await info.context.loaders.status_history.load(self._row.id)

@@ -202,3 +202,41 @@ async def test_a_page_of_20_with_children_and_assessments_takes_as_many_statemen
     assert [a["assessedOn"] for a in nodes[1]["assessments"]] == ["2026-02-10", "2026-01-10"]
     assert nodes[1]["recent"] == [{"assessedOn": "2026-02-10"}]
     assert counts[20] == counts[1]
+
+
+CONTRACT_MOVES = """{ subcontractors(first: 50) { edges { node { contracts {
+  reference status statusHistory { status } allowedTransitions } } } } }"""
+TERMINATE = """mutation ($input: TransitionContractInput!) {
+  transitionContract(input: $input) { contract { statusHistory { status } allowedTransitions } errors { code } } }"""
+LIFECYCLE = ["DRAFT", "UNDER_REVIEW", "ACTIVE", "SUSPENDED", "TERMINATED", "EXPIRED"]
+
+
+async def test_allowed_transitions_are_what_transition_contract_accepts_from_the_stored_status(api):
+    """The console offers a contract's moves from the API; each one offered is accepted and every
+    other one is refused as INVALID_TRANSITION, for a contract in each stored status of the demo."""
+    contracts = [c for edge in (await api.data(CONTRACT_MOVES))["subcontractors"]["edges"]
+                 for c in edge["node"]["contracts"]]
+    stored = {(c["statusHistory"][-1]["status"] if c["statusHistory"] else "DRAFT") for c in contracts}
+    assert {"DRAFT", "UNDER_REVIEW", "ACTIVE", "SUSPENDED", "TERMINATED"} <= stored
+    by_stored = {"DRAFT": ["UNDER_REVIEW", "TERMINATED"], "UNDER_REVIEW": ["ACTIVE", "TERMINATED"],
+                 "ACTIVE": ["SUSPENDED", "TERMINATED"], "SUSPENDED": ["ACTIVE", "TERMINATED"], "TERMINATED": []}
+    for contract in contracts:
+        last = contract["statusHistory"][-1]["status"] if contract["statusHistory"] else "DRAFT"
+        assert contract["allowedTransitions"] == by_stored[last], contract["reference"]
+    ids = await api.data("""{ subcontractors(first: 50) { edges { node { contracts {
+        id reference version allowedTransitions } } } } }""")
+    for contract in [c for e in ids["subcontractors"]["edges"] for c in e["node"]["contracts"]]:
+        refused = [s for s in LIFECYCLE if s not in contract["allowedTransitions"]]
+        for to in refused[:2]:
+            payload = (await api.data(TRANSITION, {"input": {"id": contract["id"], "to": to,
+                                                             "expectedVersion": contract["version"]}}))[
+                "transitionContract"]
+            assert [e["code"] for e in payload["errors"]] == ["INVALID_TRANSITION"], (contract["reference"], to, payload)
+    for contract in [c for e in ids["subcontractors"]["edges"] for c in e["node"]["contracts"]]:
+        if "TERMINATED" in contract["allowedTransitions"]:  # offered from every status but the last
+            payload = (await api.data(TERMINATE, {"input": {"id": contract["id"], "to": "TERMINATED",
+                                                            "expectedVersion": contract["version"]}}))[
+                "transitionContract"]
+            assert payload["errors"] == [], payload
+            assert payload["contract"]["statusHistory"][-1]["status"] == "TERMINATED"  # an expired one reads EXPIRED
+            assert payload["contract"]["allowedTransitions"] == []

@@ -1,18 +1,6 @@
-// What the vendor console decides without asking the server: which lifecycle moves to offer,
-// which findings belong to a subcontractor, what changed between two versions of a record.
-// The registry still decides every write; these only keep the page from offering what it refuses.
-
-// registry/contracts.py ALLOWED_TRANSITIONS, from the stored status (the last transition's, DRAFT
-// before any). EXPIRED is read, never stored, so an expired contract is offered what its stored
-// status allows (in practice: TERMINATED; activation is refused once expiresOn has passed).
-export const ALLOWED_TRANSITIONS = {
-  DRAFT: ["UNDER_REVIEW", "TERMINATED"],
-  UNDER_REVIEW: ["ACTIVE", "TERMINATED"],
-  ACTIVE: ["SUSPENDED", "TERMINATED"],
-  SUSPENDED: ["ACTIVE", "TERMINATED"],
-  TERMINATED: [],
-  EXPIRED: [],
-};
+// What the vendor console works out for itself: which findings belong to a subcontractor, what
+// changed between two versions of a record. The registry decides every write, and which lifecycle
+// moves a contract has (Contract.allowedTransitions).
 
 export const CONTRACT_STATUSES = ["DRAFT", "UNDER_REVIEW", "ACTIVE", "SUSPENDED", "TERMINATED", "EXPIRED"];
 export const ASSESSMENT_RESULTS = ["ADEQUATE", "CONDITIONAL", "INADEQUATE"]; // NOT_ASSESSED is never recorded
@@ -52,8 +40,10 @@ export function storedStatus(contract) {
   return history.length ? history[history.length - 1].status : "DRAFT";
 }
 
+// The moves the registry allows from the stored status (Contract.allowedTransitions): the page
+// offers those and no other.
 export function allowedTransitions(contract) {
-  return ALLOWED_TRANSITIONS[storedStatus(contract)] ?? [];
+  return contract.allowedTransitions ?? [];
 }
 
 // The day the next transition may take effect from: not before the previous one's.

@@ -31,6 +31,7 @@ const CONTRACT_FIELDS = `
   id reference status signedOn effectiveFrom expiresOn clauses version dataReturnedOn
   business { code name }
   statusHistory { status effectiveOn at actor reason }
+  allowedTransitions
   entrustments(includeEnded: true) {
     id description effectiveFrom effectiveUntil
     purposes { code title } dataItems { code name }
